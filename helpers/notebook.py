@@ -1,0 +1,114 @@
+"""Small tools every chapter uses: preparing the kernel, showing code, capturing warnings."""
+
+import contextlib
+import inspect
+import os
+import random
+import sys
+import warnings
+
+#: Repository and release the first cell installs in Colab.
+REPOSITORY = "https://github.com/keras-masking-book/padding-and-masking"
+RELEASE = "v0.1.0"
+
+#: The first cell of every chapter, verbatim (a test checks each chapter against it).
+FIRST_CELL = f"""\
+# Set up: quiet TensorFlow before it loads, install the helpers in Colab, fix seeds.
+import os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if "google.colab" in sys.modules:  # Colab only: the book's helpers, pinned to a release
+    import subprocess
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "padding-and-masking-helpers @ git+{REPOSITORY}@{RELEASE}"], check=True)
+from helpers.notebook import prepare_notebook
+prepare_notebook(seed=0)"""
+
+
+@contextlib.contextmanager
+def _quiet_stderr_fd():
+    """Send file descriptor 2 to /dev/null for the block.
+
+    TensorFlow's C++ runtime writes start-up lines (CUDA and oneDNN notices) to fd 2
+    before its log level is read; a Jupyter kernel would store them as stderr output.
+    Python exceptions are unaffected: they reach the notebook through sys.stderr.
+    """
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ else 2
+    except (AttributeError, OSError, ValueError):
+        fd = 2
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def prepare_notebook(seed=0):
+    """Quiet TensorFlow, fix every random seed and set NumPy's print precision.
+
+    Called by the first cell of every chapter, after it has set the TensorFlow
+    environment variables. Prints nothing.
+
+    Args:
+        seed: int, the seed for Python, NumPy and Keras (and so TensorFlow).
+    """
+    if not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+
+    with _quiet_stderr_fd():
+        import tensorflow  # noqa: F401  (loaded here, silently, before Keras uses it)
+        import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    # Three decimals survive a change of numerics path (oneDNN, thread count, GPU).
+    np.set_printoptions(precision=3, suppress=True)
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def show_source(obj):
+    """Display the source code of a class or function from ``helpers``, highlighted.
+
+    Chapters use it to show the code they then import and run, so the book never
+    holds a second copy of a layer.
+
+    Args:
+        obj: a class, function or method.
+
+    Returns:
+        An ``IPython.display.Code`` object (rendered by Jupyter and the website).
+    """
+    if not (inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)):
+        raise TypeError(f"show_source expects a class or function, got {type(obj).__name__}")
+    from IPython.display import Code
+
+    return Code(inspect.getsource(obj), language="python")
+
+
+@contextlib.contextmanager
+def printed_warnings():
+    """Catch Python warnings raised in the block and print them to stdout.
+
+    Stored notebook outputs keep no stderr (it carries TensorFlow's log noise);
+    a warning the text discusses is shown this way instead, as
+    ``Warning (UserWarning): ...``.
+
+    Example:
+        >>> with printed_warnings():
+        ...     warnings.warn("the mask was dropped")
+        Warning (UserWarning): the mask was dropped
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+    for w in caught:
+        print(f"Warning ({w.category.__name__}): {w.message}")
