@@ -341,8 +341,9 @@ class TemporalSoftmax(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         return None  # the mask has been used up: the weights already encode it
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    # No compute_output_shape on purpose: Keras then infers shapes by tracing call()
+    # on symbolic tensors, so a model built without a mask fails when it is built,
+    # with the error above, not later when it first runs.
 
     def get_config(self):
         return super().get_config()
