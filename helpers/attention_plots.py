@@ -1,0 +1,122 @@
+"""Figures of the self-attention chapters: loss curves and attention heatmaps (matplotlib)."""
+
+import numpy as np
+
+PAD_LABEL = "␣"  # how a padded step (the space token) is labelled on the axes
+
+
+def _history_losses(history, key="loss"):
+    """The per-epoch losses of a Keras ``History``, a history dict, or a list of floats."""
+    if hasattr(history, "history"):
+        history = history.history
+    if isinstance(history, dict):
+        if key not in history:
+            raise ValueError(f"the history has no {key!r}; it has {sorted(history)}")
+        history = history[key]
+    values = np.asarray(history, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"expected a non-empty list of per-epoch values, got shape {values.shape}")
+    return values
+
+
+def plot_loss(history, ax=None, title="Training loss", key="loss"):
+    """Plot the loss after each epoch.
+
+    Args:
+        history: what ``model.fit`` returned (a ``keras.callbacks.History``), its
+            ``.history`` dict, or a list of per-epoch values.
+        ax: a matplotlib Axes to draw on, or None for a new figure.
+        title: str, the title.
+        key: str, the history entry to plot (``"loss"``, ``"val_loss"``, ...).
+
+    Returns:
+        the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    values = _history_losses(history, key)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    else:
+        fig = ax.figure
+    epochs = np.arange(1, values.size + 1)
+    ax.plot(epochs, values, marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.set_xticks(epochs)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def token_labels(tokens):
+    """Axis labels for a list of tokens: the padding space becomes a visible ``␣``."""
+    return [PAD_LABEL if t == " " else t for t in tokens]
+
+
+def plot_attention(weights, tokens, ax=None, title=None, vmax=None, colorbar=True):
+    """Heatmap of attention weights: one row per query, one column per key.
+
+    Columns of padded keys (token ``" "``) are labelled ``␣`` and outlined in red,
+    so it is easy to see whether they receive any weight.
+
+    Args:
+        weights: array ``(query, key)`` of softmax weights for one sequence.
+        tokens: list of str, the token at each step (``" "`` for padding).
+        ax: a matplotlib Axes, or None for a new figure.
+        title: str or None.
+        vmax: upper end of the colour scale (default: the largest weight).
+        colorbar: bool, draw a colour bar.
+
+    Returns:
+        the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    weights = np.asarray(weights, dtype=float)
+    if weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
+        raise ValueError(f"plot_attention expects a square (query, key) array, got shape {weights.shape}")
+    if len(tokens) != weights.shape[1]:
+        raise ValueError(f"plot_attention: {len(tokens)} tokens for {weights.shape[1]} steps")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4.4))
+    else:
+        fig = ax.figure
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=vmax if vmax is not None else weights.max())
+    labels = token_labels(tokens)
+    steps = np.arange(len(tokens))
+    ax.set_xticks(steps, labels)
+    ax.set_yticks(steps, labels)
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    for j, token in enumerate(tokens):
+        if token == " ":
+            ax.add_patch(Rectangle((j - 0.5, -0.5), 1, len(tokens), fill=False, edgecolor="red", linewidth=0.8))
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return fig
+
+
+def plot_attention_pair(left, right, tokens, titles=("", "")):
+    """Two attention heatmaps side by side, on the same colour scale.
+
+    Args:
+        left, right: arrays ``(query, key)`` for the same sequence.
+        tokens: list of str, the token at each step.
+        titles: pair of str.
+
+    Returns:
+        the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    vmax = max(float(np.max(left)), float(np.max(right)))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    plot_attention(left, tokens, ax=axes[0], title=titles[0], vmax=vmax, colorbar=False)
+    plot_attention(right, tokens, ax=axes[1], title=titles[1], vmax=vmax, colorbar=True)
+    fig.tight_layout()
+    return fig
