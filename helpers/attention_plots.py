@@ -58,8 +58,10 @@ def token_labels(tokens):
 def plot_attention(weights, tokens, ax=None, title=None, vmax=None, colorbar=True):
     """Heatmap of attention weights: one row per query, one column per key.
 
-    Columns of padded keys (token ``" "``) are labelled ``␣`` and outlined in red,
-    so it is easy to see whether they receive any weight.
+    Columns of padded keys (token ``" "``) are labelled ``␣`` and outlined in cyan,
+    so it is easy to see whether they receive any weight. The colour scale is a
+    square root (``PowerNorm(0.5)``): small weights stay visible, and only an
+    exact 0 is black.
 
     Args:
         weights: array ``(query, key)`` of softmax weights for one sequence.
@@ -73,6 +75,7 @@ def plot_attention(weights, tokens, ax=None, title=None, vmax=None, colorbar=Tru
         the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.colors import PowerNorm
     from matplotlib.patches import Rectangle
 
     weights = np.asarray(weights, dtype=float)
@@ -84,7 +87,8 @@ def plot_attention(weights, tokens, ax=None, title=None, vmax=None, colorbar=Tru
         fig, ax = plt.subplots(figsize=(5, 4.4))
     else:
         fig = ax.figure
-    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=vmax if vmax is not None else weights.max())
+    vmax = float(vmax if vmax is not None else max(weights.max(), 1e-12))
+    image = ax.imshow(weights, cmap="magma", norm=PowerNorm(0.5, vmin=0.0, vmax=vmax))
     labels = token_labels(tokens)
     steps = np.arange(len(tokens))
     ax.set_xticks(steps, labels)
@@ -93,11 +97,11 @@ def plot_attention(weights, tokens, ax=None, title=None, vmax=None, colorbar=Tru
     ax.set_ylabel("query")
     for j, token in enumerate(tokens):
         if token == " ":
-            ax.add_patch(Rectangle((j - 0.5, -0.5), 1, len(tokens), fill=False, edgecolor="red", linewidth=0.8))
+            ax.add_patch(Rectangle((j - 0.5, -0.5), 1, len(tokens), fill=False, edgecolor="tab:cyan", linewidth=0.8))
     if title:
         ax.set_title(title)
     if colorbar:
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight (square-root scale)")
     return fig
 
 
