@@ -13,6 +13,8 @@ Example:
     >>> plot_padded(ids, title="post-padding")        # doctest: +SKIP
 """
 
+import textwrap
+
 import numpy as np
 
 #: Face colour of a kept (real) step.
@@ -242,12 +244,14 @@ def compare_padded(panels, *, masks=None, pad_value=0, title=None, ncols=None, a
     widest = max(a.shape[1] for _, a in arrays)
     tallest = max(a.shape[0] for _, a in arrays)
     plt = _plt()
+    panel_width = max(2.6, 0.3 + 0.5 * widest)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False,
-                             figsize=(ncols * max(2.2, 0.3 + 0.45 * widest), nrows * max(1.6, 0.9 + 0.45 * tallest)))
+                             figsize=(ncols * panel_width, nrows * max(1.6, 1.0 + 0.45 * tallest)))
     for ax in axes.flat[n:]:
         ax.axis("off")
     for (name, array), ax in zip(arrays, axes.flat):
-        plot_padded(array, masks.get(name), pad_value=pad_value, title=name, ax=ax, annotate=annotate)
+        plot_padded(array, masks.get(name), pad_value=pad_value, ax=ax, annotate=annotate,
+                    title=textwrap.fill(name, width=max(16, int(panel_width * 8))))
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
