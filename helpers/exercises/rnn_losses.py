@@ -66,7 +66,7 @@ def check_source_steps(fn):
             else:
                 why = f"the step is masked, so it repeats the output of the last kept step, {want}"
             result.problems.append(
-                f"{case}: row {row}, step {step}: expected {want} ({why}), got {got_np[row, step]!r}"
+                f"{case}: row {row}, step {step}: expected {want} ({why}), got {got_np[row, step].item()!r}"
             )
     return result
 
