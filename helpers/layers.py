@@ -13,10 +13,19 @@ and is registered for ``.keras`` saving under the package ``"padding_masking"``.
 | EmbeddingLSTM    | makes one inside and passes it to its LSTM by hand      |
 """
 
+import numbers
+
 import keras
 from keras import ops
 
 PACKAGE = "padding_masking"
+
+
+def _positive_int(layer, name, value):
+    """``value`` as an int, or a ValueError naming the layer and the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+    return int(value)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -50,14 +59,11 @@ class EmbeddingLSTM(keras.layers.Layer):
 
     def __init__(self, input_dim, output_dim, units, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("input_dim", input_dim), ("output_dim", output_dim), ("units", units)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"EmbeddingLSTM: {name} must be a positive int, got {value!r}")
-        self.input_dim = input_dim
-        self.output_dim = output_dim
-        self.units = units
-        self.embedding = keras.layers.Embedding(input_dim, output_dim, mask_zero=True, name="embedding")
-        self.lstm = keras.layers.LSTM(units, name="lstm")
+        self.input_dim = _positive_int("EmbeddingLSTM", "input_dim", input_dim)
+        self.output_dim = _positive_int("EmbeddingLSTM", "output_dim", output_dim)
+        self.units = _positive_int("EmbeddingLSTM", "units", units)
+        self.embedding = keras.layers.Embedding(self.input_dim, self.output_dim, mask_zero=True, name="embedding")
+        self.lstm = keras.layers.LSTM(self.units, name="lstm")
         # The output has no time axis: there is no mask to pass on.
         self.supports_masking = False
 
@@ -193,13 +199,10 @@ class CustomEmbedding(keras.layers.Layer):
 
     def __init__(self, input_dim, output_dim, mask_zero=False, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"CustomEmbedding: {name} must be a positive int, got {value!r}")
+        self.input_dim = _positive_int("CustomEmbedding", "input_dim", input_dim)
+        self.output_dim = _positive_int("CustomEmbedding", "output_dim", output_dim)
         if not isinstance(mask_zero, bool):
             raise TypeError(f"CustomEmbedding: mask_zero must be True or False, got {mask_zero!r}")
-        self.input_dim = input_dim
-        self.output_dim = output_dim
         self.mask_zero = mask_zero
         # Like keras.layers.Embedding: the layer makes a mask only with mask_zero.
         self.supports_masking = mask_zero
@@ -216,8 +219,9 @@ class CustomEmbedding(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        if not ("int" in str(inputs.dtype)):
-            raise TypeError(f"CustomEmbedding expects integer ids, got dtype {inputs.dtype}")
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "int" not in dtype:
+            raise TypeError(f"CustomEmbedding expects integer ids, got dtype {dtype}")
         return ops.take(self.embeddings, ops.cast(inputs, "int32"), axis=0)
 
     def compute_mask(self, inputs, mask=None):

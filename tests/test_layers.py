@@ -392,3 +392,9 @@ def test_naive_softmax_gives_nan_on_a_fully_masked_row():
     out = keras.ops.convert_to_numpy(NaiveTemporalSoftmax()(x, mask=np.array([[True, False], [False, False]])))
     np.testing.assert_allclose(out[0, :, 0], [1.0, 0.0])
     assert np.isnan(out[1]).all()
+
+
+def test_sizes_may_be_numpy_integers():
+    layer = CustomEmbedding(np.int64(10), np.int32(4), mask_zero=True)
+    assert layer.get_config()["input_dim"] == 10 and type(layer.input_dim) is int
+    assert EmbeddingLSTM(np.int64(10), 4, np.int64(3))(np.array([[1, 2, 0]])).shape == (1, 3)
