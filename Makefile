@@ -1,12 +1,19 @@
 # Targets behind the README's two commands (`make book`, `make test`), plus
-# `make execute` (re-run every chapter, store outputs), `make serve` and `make timings`.
+# `make execute` (re-run every chapter, store outputs), `make serve`, `make timings`
+# and `make variants` (nbval under other TensorFlow numerics settings).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
-.PHONY: venv book test execute serve timings benchmark browser clean
+# nbval over every chapter (pyproject.toml adds --nbval and the sanitizer); with the
+# hygiene tests, so that tests/conftest.py prints its timing report. The time-budget
+# test is left out: the budget is for the default settings.
+NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget"
+
+.PHONY: venv book test execute serve timings benchmark browser clean \
+	variants variant-onednn-off variant-one-thread
 
 venv: $(STAMP)
 
@@ -21,11 +28,25 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going --quiet
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
+# Debian's chromium for the browser tests: found, or installed with apt-get when root.
 browser:
-	@$(BIN)/python tools/browser.py ensure
+	@$(PYTHON) tools/browser.py ensure
 
+# The whole suite in one pytest (its exit status is make's): unit tests, notebook
+# hygiene, nbval over every chapter, the book build (-W --nitpick), the site in
+# headless Chromium, actionlint, the breakage checks; then a timing report.
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# Stand-ins for another device, which changes the numerics path: the stored outputs
+# must survive TensorFlow's oneDNN optimisations switched off, and a single thread.
+variants: variant-onednn-off variant-one-thread
+
+variant-onednn-off: $(STAMP)
+	TF_ENABLE_ONEDNN_OPTS=0 $(NBVAL)
+
+variant-one-thread: $(STAMP)
+	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(NBVAL)
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute.py $(CHAPTERS)
