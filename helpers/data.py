@@ -225,6 +225,24 @@ def pad_ragged(ragged_ids, len_max_input=LEN_MAX_INPUT):
     return np.asarray(ragged_ids.to_tensor(default_value=PAD_ID, shape=[None, len_max_input]), dtype=np.int32)
 
 
+def make_targets(problems):
+    """The target ids ``(num_examples, 1)`` int32 of the problems of :func:`generate_problems`."""
+    if "target" not in problems:
+        raise ValueError("make_targets expects the dict of generate_problems, missing key 'target'")
+    return np.asarray([[TOKEN_TO_ID[t]] for t in problems["target"]], dtype=np.int32).reshape(-1, 1)
+
+
+def make_ragged(num_examples, seed=0):
+    """Generate the data set unpadded: ``(ragged_ids, targets)``.
+
+    ``ragged_ids`` is a ``tf.RaggedTensor`` of int32 ids, shape ``(num_examples, None)``;
+    ``targets`` an int32 array ``(num_examples, 1)``. Same seed, same examples as
+    :func:`make_arrays` (which pads these rows).
+    """
+    problems = generate_problems(num_examples, seed)
+    return join_parts(problems), make_targets(problems)
+
+
 def make_arrays(num_examples, seed=0, len_max_input=LEN_MAX_INPUT):
     """Generate the data set as padded NumPy arrays.
 
@@ -242,10 +260,9 @@ def make_arrays(num_examples, seed=0, len_max_input=LEN_MAX_INPUT):
         >>> ids.shape, targets.shape
         ((4, 20), (4, 1))
     """
-    problems = generate_problems(num_examples, seed)
-    ids = pad_ragged(join_parts(problems), len_max_input)
-    targets = np.asarray([[TOKEN_TO_ID[t]] for t in problems["target"]], dtype=np.int32)
-    return ids, targets
+    len_max_input = _check_positive_int("len_max_input", len_max_input)
+    ragged_ids, targets = make_ragged(num_examples, seed)
+    return pad_ragged(ragged_ids, len_max_input), targets
 
 
 def shard_names(num_shards, prefix="arithmetic"):
@@ -330,7 +347,7 @@ def read_tfrecords(directory, batch_size=64, ragged=False, len_max_input=LEN_MAX
 
     Returns:
         ``tf.data.Dataset`` of ``(ids, targets)``; ids int32, targets int32 of
-        shape ``(batch, 1)``.
+        shape ``(batch, 1)``. Its cardinality (number of batches) is known.
     """
     import tensorflow as tf
 
@@ -351,7 +368,10 @@ def read_tfrecords(directory, batch_size=64, ragged=False, len_max_input=LEN_MAX
         return tf.cast(example["ids"], tf.int32), tf.cast(example["target"], tf.int32)
 
     dataset = tf.data.TFRecordDataset([os.path.join(directory, f) for f in files])
-    dataset = dataset.map(parse)
+    # A TFRecord file does not say how many records it holds; count them once, so that
+    # Keras knows how many batches an epoch has (and does not warn that the data ran out).
+    num_records = int(dataset.reduce(np.int64(0), lambda count, _: count + 1))
+    dataset = dataset.map(parse).apply(tf.data.experimental.assert_cardinality(num_records))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(10_000, seed=int(shuffle_seed), reshuffle_each_iteration=True)
     if ragged:

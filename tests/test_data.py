@@ -103,7 +103,9 @@ def test_tfrecord_round_trip(tmp_path):
     names = data.write_tfrecords(str(tmp_path), ids, targets, num_shards=3)
     assert names == [f"arithmetic-0000{i}-of-00003.tfrecord" for i in range(3)]
     assert sorted(p.name for p in tmp_path.iterdir()) == names
-    batches = list(data.read_tfrecords(str(tmp_path), batch_size=32))
+    dataset = data.read_tfrecords(str(tmp_path), batch_size=32)
+    assert int(dataset.cardinality()) == 5
+    batches = list(dataset)
     assert [tuple(x.shape) for x, _ in batches] == [(32, 20)] * 4 + [(2, 20)]
     assert all(tuple(y.shape[1:]) == (1,) for _, y in batches)
     np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in batches]), ids)
@@ -111,9 +113,18 @@ def test_tfrecord_round_trip(tmp_path):
     assert batches[0][0].dtype.name == "int32" and batches[0][1].dtype.name == "int32"
 
 
+def test_make_ragged_matches_make_arrays():
+    ragged, targets = data.make_ragged(30, seed=5)
+    ids, targets2 = data.make_arrays(30, seed=5)
+    assert ragged.shape[1] is None
+    np.testing.assert_array_equal(data.pad_ragged(ragged), ids)
+    np.testing.assert_array_equal(targets, targets2)
+    assert targets.shape == (30, 1) and targets.dtype == np.int32
+
+
 def test_tfrecord_ragged_read_and_shuffle(tmp_path):
     ids, targets = data.make_arrays(40, seed=2)
-    data.write_tfrecords(str(tmp_path), data.join_parts(data.generate_problems(40, seed=2)), targets, num_shards=2)
+    data.write_tfrecords(str(tmp_path), data.make_ragged(40, seed=2)[0], targets, num_shards=2)
     ragged, _ = next(iter(data.read_tfrecords(str(tmp_path), batch_size=40, ragged=True)))
     assert ragged.shape[1] is None
     np.testing.assert_array_equal(ragged.to_tensor(shape=[None, 20]).numpy(), ids)

@@ -159,6 +159,7 @@ def _ragged_cases():
         ("rows of lengths 3, 5 and 1", tf.ragged.constant([[3, 5, 13], [4, 5, 12, 6, 3], [9]], dtype=tf.int32), 6),
         ("an empty row", tf.ragged.constant([[7, 8], []], dtype=tf.int32), 4),
         ("a row exactly as long as the length", tf.ragged.constant([[1, 2, 3], [4]], dtype=tf.int32), 3),
+        ("a real token with id 0 (as if 0 were not padding)", tf.ragged.constant([[0, 5], [3]], dtype=tf.int32), 3),
     ]
 
 
