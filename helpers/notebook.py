@@ -4,6 +4,7 @@ import contextlib
 import inspect
 import os
 import random
+import re
 import sys
 import warnings
 
@@ -73,6 +74,12 @@ def prepare_notebook(seed=0):
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
+    # TensorFlow's Python warnings (e.g. "triggered tf.function retracing", which shows a
+    # memory address) would otherwise reach stored outputs.
+    tensorflow.get_logger().setLevel("ERROR")
+    # Full float32 matmuls on every device: Ampere/Hopper GPUs default to TF32, which
+    # changes results around 1e-4, enough to flip printed digits.
+    tensorflow.config.experimental.enable_tensor_float_32_execution(False)
 
 
 def show_source(obj):
@@ -112,3 +119,41 @@ def printed_warnings():
         yield caught
     for w in caught:
         print(f"Warning ({w.category.__name__}): {w.message}")
+
+
+def error_message(error):
+    """An exception's own message, without what Keras and TensorFlow wrap around it.
+
+    Keras re-raises an error from inside a layer with context ("Exception encountered
+    when calling ...", ANSI bold, "Arguments received ..."); TensorFlow adds op and
+    device names. This keeps the first part that says what went wrong.
+
+    Args:
+        error: an exception instance.
+
+    Returns:
+        str, the cleaned message.
+    """
+    if not isinstance(error, BaseException):
+        raise TypeError(f"error_message expects an exception, got {type(error).__name__}")
+    text = str(error)
+    inner = re.search(r"\x1b\[1m(.*?)\x1b\[0m", text, re.S)
+    if inner:
+        text = inner.group(1)
+    text = re.sub(r"Exception encountered when calling .*?\n\n", "", text, flags=re.S)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text).split("\n\nArguments received")[0]
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    text = re.sub(r"\s*\[Op:[^\]]*\].*$", "", text, flags=re.S)
+    return text.strip()
+
+
+def show_error(error):
+    """Print ``Type: message`` for an exception a cell caught on purpose.
+
+    Stored outputs never hold a traceback; a chapter that demonstrates an error
+    catches it and shows it this way. If Keras says which layer raised it, the
+    layer's class is named: ``ValueError in TemporalSoftmax: ...``.
+    """
+    where = re.search(r"calling (\w+)\.call\(\)", str(error))
+    layer = f" in {where.group(1)}" if where else ""
+    print(f"{type(error).__name__}{layer}: {error_message(error)}")

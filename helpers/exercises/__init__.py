@@ -108,5 +108,6 @@ def compare_arrays(got, expected, what="the result", case="", atol=1e-5):
     problems = []
     for index in zip(*np.nonzero(wrong)):
         index = tuple(int(i) for i in index)
-        problems.append(f"{prefix}{what} at {list(index)} is {got_np[index]!r}, expected {expected[index]!r}")
+        got_value, expected_value = got_np[index].item(), expected[index].item()
+        problems.append(f"{prefix}{what} at {list(index)} is {got_value!r}, expected {expected_value!r}")
     return problems

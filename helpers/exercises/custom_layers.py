@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from helpers.notebook import error_message
 from helpers.exercises import CheckResult, call_student, compare_arrays, compare_masks, to_numpy
 
 #: Post-padded ids used by the layer checks: lengths 2, 4, 1 and 3.
@@ -27,14 +28,7 @@ MASK = IDS != 0
 
 def _clean(text):
     """A message without what Keras and TensorFlow add around it (context, device names)."""
-    inner = re.search(r"\x1b\[1m(.*?)\x1b\[0m", text, re.S)
-    if inner:
-        text = inner.group(1)
-    text = re.sub(r"Exception encountered when calling .*?\n\n", "", text, flags=re.S)
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text).split("\n\nArguments received")[0]
-    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
-    text = re.sub(r"\s*\[Op:[^\]]*\].*$", "", text, flags=re.S)
-    return text.strip()
+    return error_message(Exception(text))
 
 
 def _message(exc):
