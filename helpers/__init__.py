@@ -4,13 +4,16 @@ Importing this package does not import TensorFlow; each submodule imports what
 it needs, so the first cell of a chapter can set TensorFlow's environment first.
 
 Submodules:
-    notebook    first-cell preparation, ``show_source``, warning capture
-    layers      mask-aware custom layers of Part II
-    attention   masked self-attention layers of Part III
-    data        the toy arithmetic data set and its vocabulary
-    tracing     ``trace_masks``: follow a mask through a model
+    notebook           first-cell preparation, ``show_source``, ``show_error``, warning capture
+    layers             mask-aware custom layers of Part II
+    tutorial_versions  the tutorials' wrong layers, kept to demonstrate the errata
+    attention          masked self-attention layers and models of Part III
+    data               the toy arithmetic data set, its vocabulary and TFRecord files
+    gpu                GPU detection and the cuDNN mask conditions
+    tracing            ``trace_masks``: follow a mask through a model
+    cost               padding fractions and bucketing (the cost-of-padding chapter)
     plots, attention_plots, widgets   figures and interactive explorers
-    exercises   self-checks for the exercises
+    exercises          self-checks for the exercises, one module per topic
 """
 
 __version__ = "0.1.0"
