@@ -298,6 +298,10 @@ def test_a_warning_the_text_discusses_is_allowed():
     assert hygiene.check_outputs(nb), "an undiscussed UserWarning passed"
     nb.cells[1].source = "# Demo\n\nWhy does the layer say it does not support masking?"
     assert hygiene.check_outputs(nb) == [], "a warning quoted by its key phrase was flagged"
+    nb.cells[1].source = "# Demo\n\nBuilding it, Keras warns about `dense`: the mask stops there."
+    assert hygiene.check_outputs(nb) == [], "a warning the text explains (warns + the layer's name) was flagged"
+    nb.cells[1].source = "# Demo\n\nThe layer `dense` maps each step."
+    assert hygiene.check_outputs(nb), "naming the layer without discussing any warning passed"
 
 
 def test_toc_check_catches_unlisted_and_missing_chapters(tmp_path):

@@ -123,25 +123,39 @@ def _words(text):
     return re.findall(r"[a-z0-9_]+", text.lower())
 
 
-def warning_is_discussed(category, message, markdown):
-    """Whether the chapter's text names the warning's class or quotes a key phrase of it.
+#: Names a warning message mentions: 'quoted' names and CamelCase identifiers (class names).
+_NAMED = re.compile(r"'([\w.]+)'|\b([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Z][a-z]+[A-Z]\w*)\b")
 
-    A key phrase is KEY_PHRASE_WORDS consecutive words of the message (case and
-    punctuation ignored), or the whole message when it is shorter than that.
+
+def warning_is_discussed(category, message, markdown_cells):
+    """Whether the chapter's text discusses a warning shown in an output.
+
+    It does when a markdown cell names the warning's class (e.g. `UserWarning`), or
+    quotes a key phrase of it (KEY_PHRASE_WORDS consecutive words, case and punctuation
+    ignored; the whole message when shorter), or says "warn..." and names in the same
+    cell something the message names (a 'quoted' layer name or a class such as Reshape).
     """
-    if category and category not in ("Warning",) and re.search(rf"\b{re.escape(category)}\b", markdown):
+    if isinstance(markdown_cells, str):
+        markdown_cells = [markdown_cells]
+    markdown = "\n".join(markdown_cells)
+    if category and category != "Warning" and re.search(rf"\b{re.escape(category)}\b", markdown):
         return True
     words, text = _words(message), " ".join(_words(markdown))
-    if not words:
-        return False
-    n = min(KEY_PHRASE_WORDS, len(words))
-    return any(" ".join(words[i : i + n]) in text for i in range(len(words) - n + 1))
+    if words:
+        n = min(KEY_PHRASE_WORDS, len(words))
+        if any(" ".join(words[i : i + n]) in text for i in range(len(words) - n + 1)):
+            return True
+    names = {a or b for a, b in _NAMED.findall(message)} - {category}
+    for cell in markdown_cells:
+        if re.search(r"\bwarn", cell, re.I) and any(re.search(rf"\b{re.escape(name)}\b", cell) for name in names):
+            return True
+    return False
 
 
 def check_outputs(nb):
     """No error, no stderr, no machine path, address, timing, log noise or undiscussed warning."""
     problems = []
-    markdown = markdown_text(nb)
+    markdown = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
