@@ -32,9 +32,11 @@ def _positive_int(layer, name, value):
 class EmbeddingLSTM(keras.layers.Layer):
     """An ``Embedding(mask_zero=True)`` and an ``LSTM`` wired by hand in one layer.
 
-    Inside a layer there is no Functional graph to carry masks from one sublayer
-    to the next, so this layer asks its embedding for the mask and hands it to
-    the LSTM itself: ``lstm(x, mask=embedding.compute_mask(inputs))``.
+    The layer asks its embedding for the mask and hands it to the LSTM itself:
+    ``lstm(x, mask=embedding.compute_mask(inputs))``. In Keras 3 the embedding's
+    output tensor already carries the mask, so ``lstm(embedding(inputs))`` would
+    work too; but any operation in between (``x * 2``, ``keras.ops.*``) makes a
+    new tensor without it, and the explicit mask is what keeps the layer correct.
     It returns the LSTM's last output, which carries no time axis, so the layer
     emits no mask.
 
