@@ -12,7 +12,6 @@
   the time-budget test (tests/test_notebooks.py), which runs last.
 """
 
-import contextlib
 import functools
 import http.server
 import importlib.util
@@ -193,13 +192,22 @@ def pytest_sessionstart(session):
     _SESSION_START[0] = time.perf_counter()
 
 
-def pytest_runtest_logreport(report):
-    path = report.nodeid.split("::")[0]
-    _DURATIONS[path] += report.duration
-    if report.when == "call":
-        _COUNTS[path] += 1
-    if _is_chapter(path):
-        _NBVAL[path] = _NBVAL.get(path, 0.0) + report.duration
+class _Durations:
+    """Adds up every test's duration by file. Registered as a plugin of its own: a hook in
+    this conftest would only hear of tests under tests/, not of nbval's chapter cells."""
+
+    def pytest_runtest_logreport(self, report):
+        path = report.nodeid.split("::")[0]
+        _DURATIONS[path] += report.duration
+        if report.when == "call":
+            _COUNTS[path] += 1
+        if _is_chapter(path):
+            _NBVAL[path] = _NBVAL.get(path, 0.0) + report.duration
+
+
+def pytest_configure(config):
+    if not config.pluginmanager.has_plugin("book-durations"):
+        config.pluginmanager.register(_Durations(), "book-durations")
 
 
 _STAGES = {
@@ -257,13 +265,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if SITE_REPORT["blocked"]:
         hosts = ", ".join(f"{host} ({n})" for host, n in sorted(SITE_REPORT["blocked"].items()))
         write(f"browser: requests to other hosts were blocked (no network): {hosts}")
-
-
-@contextlib.contextmanager
-def timed(label):
-    """Time a block and add it to the report under ``label``."""
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        _EXTRA[label] = (time.perf_counter() - start, os.environ.get("PYTEST_CURRENT_TEST", ""))
