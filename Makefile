@@ -35,8 +35,13 @@ browser:
 # The whole suite in one pytest (its exit status is make's): unit tests, notebook
 # hygiene, nbval over every chapter, the book build (-W --nitpick), the site in
 # headless Chromium, actionlint, the breakage checks; then a timing report.
+# On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
+# hand there, and they are what stands in for one. Locally run them with `make variants`.
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+ifeq ($(CI),true)
+	$(MAKE) --no-print-directory variants
+endif
 
 # Stand-ins for another device, which changes the numerics path: the stored outputs
 # must survive TensorFlow's oneDNN optimisations switched off, and a single thread.
