@@ -16,14 +16,26 @@ import sys
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 
+def _runs(path):
+    """Whether ``path --version`` answers (Ubuntu's chromium-browser can be a snap stub that fails)."""
+    try:
+        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
 def find_chromium():
-    """Return the path of a Chromium executable, or None."""
+    """Return the path of a working Chromium (or Chrome) executable, or None.
+
+    CHROMIUM=/path/to/chromium wins; otherwise the first of CANDIDATES on PATH that runs.
+    """
     explicit = os.environ.get("CHROMIUM")
     if explicit and os.access(explicit, os.X_OK):
         return explicit
     for name in CANDIDATES:
         path = shutil.which(name)
-        if path:
+        if path and _runs(path):
             return path
     return None
 
