@@ -57,8 +57,7 @@ def execute(path, save=True, timeout=900):
     elapsed = time.perf_counter() - start
     problems = stored_output_problems(nb)
     if save:
-        if not _has_widget_outputs(nb):
-            nb.metadata.pop("widgets", None)
+        _drop_widget_state(nb)
         nbformat.write(nb, path)
     return elapsed, problems
 
@@ -78,13 +77,21 @@ def stored_output_problems(nb):
     return problems
 
 
-def _has_widget_outputs(nb):
-    return any(
-        "application/vnd.jupyter.widget-view+json" in out.get("data", {})
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-    )
+def _drop_widget_state(nb):
+    """Store no live-widget views or widget state.
+
+    A widget view is a random model id with no text fallback: useless without a kernel,
+    and with its state stored the site would load widget JavaScript from a CDN. The
+    explorers display a static view of their default state as ordinary outputs instead.
+    """
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                out for out in cell.get("outputs", [])
+                if set(out.get("data", {})) - {"application/vnd.jupyter.widget-view+json", "text/plain"}
+                or "application/vnd.jupyter.widget-view+json" not in out.get("data", {})
+            ]
 
 
 def main(argv=None):

@@ -17,7 +17,8 @@ from helpers.notebook import FIRST_CELL
 
 
 def convert(text):
-    cells = [nbformat.v4.new_code_cell(FIRST_CELL)]
+    # The set-up cell is collapsed on the website ("hide-input"); readers can open it.
+    cells = [nbformat.v4.new_code_cell(FIRST_CELL, metadata={"tags": ["hide-input"]})]
     kind, lines = None, []
 
     def flush():
