@@ -59,6 +59,10 @@ execute: $(STAMP)
 timings: $(STAMP)
 	$(BIN)/python tools/execute.py --timings-only $(CHAPTERS)
 
+# The padding-cost benchmark (a few minutes on CPU): rewrites benchmarks/results/padding_cost_cpu.json.
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/padding_cost.py
+
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000
 
