@@ -565,7 +565,7 @@ def plot_length_histogram(lengths, boundaries=None, figsize=(8, 2.8)):
         boundaries: optional bucket boundaries, drawn as thin vertical lines.
 
     Returns:
-        The matplotlib ``Figure``.
+        The matplotlib ``Figure`` (closed: a notebook shows it when a cell returns it).
     """
     import matplotlib.pyplot as plt
 
@@ -582,6 +582,7 @@ def plot_length_histogram(lengths, boundaries=None, figsize=(8, 2.8)):
     ax.set_xlabel("sequence length (tokens, log scale)" + ("; grey: bucket boundaries" if boundaries else ""))
     ax.set_ylabel("sequences")
     ax.legend(fontsize=8)
+    plt.close(fig)  # shown once, by the notebook displaying the returned figure
     return fig
 
 
@@ -589,12 +590,12 @@ def plot_results(results, figsize=(10, 3.6)):
     """Two panels from a results dict: padding fraction, and real tokens per second.
 
     The left panel shows the fraction of processed timesteps that are padding for each
-    strategy; the right one the training throughput of each model per strategy (log
-    scale), with the ideal (no padding processed) as a dashed line. Unsupported
-    strategies are marked "not supported".
+    strategy; the right one the training throughput of each model per strategy, with
+    its ratio to padding to the global maximum, and the ideal (no padding processed) as
+    a dashed line. Unsupported strategies are marked "not supported".
 
     Returns:
-        The matplotlib ``Figure``.
+        The matplotlib ``Figure`` (closed: a notebook shows it when a cell returns it).
     """
     import matplotlib.pyplot as plt
 
@@ -621,14 +622,19 @@ def plot_results(results, figsize=(10, 3.6)):
         mrows = {r["strategy"]: r for r in rows if r["model"] == model}
         xs = np.arange(len(strategies)) + (m - (len(models) - 1) / 2) * width
         values = [mrows[s]["real_tokens_per_s"] or 0 for s in strategies]
-        bars = ax_tps.bar(xs, values, width, label=MODEL_NAMES.get(model, model), color=colours[m % 4])
+        ax_tps.bar(xs, values, width, label=MODEL_NAMES.get(model, model), color=colours[m % 4])
         for x, s, v in zip(xs, strategies, values):
-            note = f"{mrows[s]['speedup']:.1f}x" if mrows[s]["supported"] else "n/s"
-            ax_tps.annotate(note, (x, v if v else 1), ha="center", va="bottom", fontsize=8)
+            if mrows[s]["supported"]:
+                ax_tps.annotate(f"{mrows[s]['speedup']:.1f}x", (x, v), ha="center", va="bottom", fontsize=8)
         ax_tps.axhline(mrows["ideal"]["real_tokens_per_s"], color=colours[m % 4], linestyle="--", linewidth=1)
+    for i, s in enumerate(strategies):
+        if not any(r["supported"] for r in rows if r["strategy"] == s):
+            ax_tps.text(i, 0.02, "not\nsupported", ha="center", va="bottom", fontsize=8,
+                        transform=ax_tps.get_xaxis_transform())
     ax_tps.set_xticks(np.arange(len(strategies)), labels, rotation=20)
-    ax_tps.set_yscale("log")
+    ax_tps.yaxis.set_major_formatter(lambda y, _: f"{y / 1000:.0f}k")
     ax_tps.set_ylabel("real tokens per second (training)")
     ax_tps.set_title("Throughput (dashed: ideal, no padding)")
-    ax_tps.legend(fontsize=8, loc="lower right")
+    ax_tps.legend(fontsize=8, loc="upper left")
+    plt.close(fig)  # shown once, by the notebook displaying the returned figure
     return fig

@@ -230,6 +230,8 @@ def test_plot_results_draws_two_panels():
     assert len(fig.axes) == 2
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "not\nsupported" in texts and "80%" in texts
+    right = [t.get_text() for t in fig.axes[1].texts]
+    assert "5.0x" in right and "not\nsupported" in right
 
 
 def test_stored_results_file_is_complete():
