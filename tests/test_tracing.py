@@ -347,3 +347,25 @@ def test_a_failing_layer_is_named():
     model = keras.Sequential([embedding(), layers.LSTM(3, name="lstm")])
     with pytest.raises(ValueError, match="layer 'lstm' \\(LSTM\\) failed"):
         trace_masks(model, IDS[:, :, None])
+
+
+def test_the_books_temporal_softmax_is_consumed_and_flatten_destroys():
+    """The two events the book's readers meet first, on the book's own consumer layer."""
+    from helpers.layers import TemporalSoftmax
+
+    model = keras.Sequential([
+        keras.Input((6,), dtype="int32"),
+        layers.Embedding(5000, 4, mask_zero=True, name="embedding"),
+        layers.Dense(1, name="dense"),
+        TemporalSoftmax(name="temporal_softmax"),
+    ])
+    trace = trace_masks(model, IDS)
+    assert trace.events == {"embedding": "created", "dense": "passed", "temporal_softmax": "consumed"}
+    assert np.array_equal(trace["temporal_softmax"].mask_in, MASK)
+    assert trace["temporal_softmax"].mask_out is None
+
+    with pytest.warns(UserWarning, match="destroy the mask"):  # Keras says so when it builds
+        flat = keras.Sequential([keras.Input((6,), dtype="int32"),
+                                 layers.Embedding(5000, 4, mask_zero=True, name="embedding"),
+                                 layers.Flatten(name="flatten")])
+    assert trace_masks(flat, IDS)["flatten"].event == "destroyed"
