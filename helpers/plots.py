@@ -259,6 +259,29 @@ def compare_padded(panels, *, masks=None, pad_value=0, title=None, ncols=None, a
     return fig
 
 
+def sequence_rows(sequences, caller):
+    """Check a batch of ragged sequences and return it as a list of lists.
+
+    Args:
+        sequences: a non-empty list (or tuple, or 2-D array) of sequences of ids.
+        caller: str, the function name used in error messages.
+
+    Raises:
+        ValueError: ``sequences`` is empty or not a list.
+        TypeError: one of the sequences is not a list, tuple or array.
+    """
+    if isinstance(sequences, np.ndarray) and sequences.dtype != object:
+        sequences = sequences.tolist()
+    if not isinstance(sequences, (list, tuple)) or not sequences:
+        raise ValueError(f"{caller}: sequences must be a non-empty list of lists of ids")
+    rows = []
+    for i, seq in enumerate(sequences):
+        if not isinstance(seq, (list, tuple, np.ndarray)):
+            raise TypeError(f"{caller}: sequence {i} is a {type(seq).__name__}, expected a list of ids")
+        rows.append(list(seq))
+    return rows
+
+
 def plot_ragged(sequences, *, labels=None, title=None, ax=None):
     """Draw ragged sequences (lists of ids of different lengths) as rows of boxes.
 
@@ -279,15 +302,7 @@ def plot_ragged(sequences, *, labels=None, title=None, ax=None):
     """
     from matplotlib.patches import Rectangle
 
-    if isinstance(sequences, np.ndarray) and sequences.dtype != object:
-        sequences = sequences.tolist()
-    if not isinstance(sequences, (list, tuple)) or not sequences:
-        raise ValueError("plot_ragged: sequences must be a non-empty list of lists of ids")
-    rows = []
-    for i, seq in enumerate(sequences):
-        if not isinstance(seq, (list, tuple, np.ndarray)):
-            raise TypeError(f"plot_ragged: sequence {i} is a {type(seq).__name__}, expected a list of ids")
-        rows.append(list(seq))
+    rows = sequence_rows(sequences, "plot_ragged")
     if labels is not None and len(labels) != len(rows):
         raise ValueError(f"plot_ragged: {len(labels)} labels for {len(rows)} sequences")
     longest = max(1, max(len(r) for r in rows))

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from helpers.plots import sequence_rows
+
 #: The guide's three sentences after vocabulary lookup (tutorial step P2).
 DEFAULT_SEQUENCES = ((711, 632, 71), (73, 8, 3215, 55, 927), (83, 91, 1, 645, 1253, 927))
 
@@ -246,14 +248,8 @@ def parse_sequences(text):
 def _check_sequences(sequences):
     if isinstance(sequences, str):
         return parse_sequences(sequences)
-    if isinstance(sequences, np.ndarray) and sequences.dtype != object:
-        sequences = sequences.tolist()
-    if not isinstance(sequences, (list, tuple)) or not sequences:
-        raise ValueError("sequences must be a non-empty list of lists of integer ids (or text, one per line)")
     rows = []
-    for i, seq in enumerate(sequences):
-        if not isinstance(seq, (list, tuple, np.ndarray)):
-            raise TypeError(f"sequence {i} is a {type(seq).__name__}; expected a list of integer ids")
+    for i, seq in enumerate(sequence_rows(sequences, "padding_view")):
         row = []
         for j, item in enumerate(seq):
             if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):

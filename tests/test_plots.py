@@ -143,3 +143,13 @@ def test_plot_ragged():
         plot_ragged([])
     with pytest.raises(TypeError, match="sequence 1 is a int"):
         plot_ragged([[1], 2])
+
+
+def test_sequence_rows_checks_ragged_batches():
+    from helpers.plots import sequence_rows
+
+    assert sequence_rows(np.array([[1, 2], [3, 4]]), "f") == [[1, 2], [3, 4]]
+    with pytest.raises(ValueError, match="f: sequences must be a non-empty list"):
+        sequence_rows([], "f")
+    with pytest.raises(TypeError, match="f: sequence 1 is a int, expected a list of ids"):
+        sequence_rows([[1], 2], "f")
