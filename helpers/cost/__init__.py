@@ -487,7 +487,7 @@ def results_path(name=RESULTS_FILE):
     """
     import pathlib
 
-    local = pathlib.Path(__file__).resolve().parent.parent / name
+    local = pathlib.Path(__file__).resolve().parents[2] / name
     if local.exists():
         return local
     import tempfile
