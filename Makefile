@@ -12,8 +12,14 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # test is left out: the budget is for the default settings.
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget"
 
-.PHONY: venv book test execute serve timings benchmark browser clean \
+.PHONY: venv book test unit lint execute serve timings benchmark browser clean \
 	variants variant-onednn-off variant-one-thread
+
+# `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
+# build, no browser (well under a minute). The slow test files are left out by name.
+UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_wheel test_benchmark_smoke
+UNIT := $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" --doctest-modules \
+	helpers tests $(foreach t,$(UNIT_SLOW),--ignore=tests/$(t).py)
 
 venv: $(STAMP)
 
@@ -52,6 +58,14 @@ variant-onednn-off: $(STAMP)
 
 variant-one-thread: $(STAMP)
 	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(NBVAL)
+
+unit: $(STAMP)
+	$(UNIT)
+
+# ruff over the repository's .py files (configuration in pyproject.toml); tests/test_lint.py
+# runs the same check inside `make test`.
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute.py $(CHAPTERS)

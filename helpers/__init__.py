@@ -3,20 +3,42 @@
 Importing this package does not import TensorFlow; each submodule imports what
 it needs, so the first cell of a chapter can set TensorFlow's environment first.
 
-Submodules:
+Every module's docstring opens with its one purpose; here is the map.
+
+Chapters' tools:
     notebook           first-cell preparation, ``show_source``, ``show_error``, warning capture
+
+Layers and models:
     layers             mask-aware custom layers of Part II
+                       (``embeddings``: make a mask; ``steps``: pass, change or consume it)
     tutorial_versions  the tutorials' wrong layers, kept to demonstrate the errata
-    attention          masked self-attention layers and models of Part III
+    attention          masked self-attention layers (``layers``) and models (``models``) of Part III
+
+Data and devices:
     data               the toy arithmetic data set, its vocabulary and TFRecord files
     gpu                GPU detection and the cuDNN mask conditions
-    tracing            ``trace_masks``: follow a mask through a model
     cost               padding fractions and bucketing (the cost-of-padding chapter)
-    plots, attention_plots, widgets   figures and interactive explorers
+
+Masks:
+    masks              read the Keras mask attached to a tensor, on every backend
+    tracing            ``trace_masks``: follow a mask through a model
+                       (``trace``: the walk; ``records``: its table; ``figure``: its plot)
+
+Figures and explorers:
+    plots              figures: padded batches and masks (``batches``), the one attention
+                       heatmap style and loss curves (``attention``)
+    widgets            interactive explorers (``display``: shared machinery; ``padding``,
+                       ``tracer``, ``attention``: one explorer each)
+
+Exercises:
     exercises          self-checks for the exercises, one module per topic
+
+Shared plumbing (used by all of the above):
+    validation         argument checks: integers, arrays, masks, with Keras-style messages
+    keras_internals    the one adapter for private Keras internals (``keras.src``)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def trace_masks(model, inputs):

@@ -30,6 +30,8 @@ import os
 
 import numpy as np
 
+from helpers.validation import non_negative_int, positive_int, to_array
+
 #: The 20 tokens. The space is id 0 and doubles as padding.
 VOCABULARY = (" ", ":", "|", "x", "y", "=", ",", "+", "-", "*") + tuple("0123456789")
 #: token -> id.
@@ -48,12 +50,6 @@ _RESULTS = {
     "x*y": lambda x, y: x * y,
     "|x-y|": lambda x, y: abs(x - y),
 }
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def encode(text, len_max_input=None):
@@ -88,7 +84,7 @@ def encode(text, len_max_input=None):
             )
         ids.append(TOKEN_TO_ID[token])
     if len_max_input is not None:
-        len_max_input = _check_positive_int("len_max_input", len_max_input)
+        len_max_input = positive_int(len_max_input, "len_max_input")
         if len(ids) > len_max_input:
             raise ValueError(
                 f"encode: {text!r} has {len(ids)} tokens, more than len_max_input={len_max_input}"
@@ -112,7 +108,7 @@ def decode(ids):
     """
     if hasattr(ids, "to_list"):  # tf.RaggedTensor
         return [decode(row) for row in ids.to_list()]
-    array = np.asarray(ids)
+    array = to_array(ids, "ids", owner="decode")
     if array.dtype.kind not in "iu":
         raise TypeError(f"decode expects integer ids, got dtype {array.dtype}")
     if array.ndim == 2:
@@ -146,10 +142,9 @@ def generate_problems(num_examples, seed=0):
         >>> p["first"][0] + "," + p["second"][0] + ":" + p["operation"][0], p["target"][0]
         ('x=673,y=34:x+y', '7')
     """
-    num_examples = _check_positive_int("num_examples", num_examples)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    rng = np.random.default_rng(int(seed))
+    num_examples = positive_int(num_examples, "num_examples")
+    seed = non_negative_int(seed, "seed", owner="generate_problems")
+    rng = np.random.default_rng(seed)
 
     def numbers():
         digits = rng.integers(1, 4, size=num_examples)  # 1, 2 or 3 digits
@@ -215,7 +210,7 @@ def pad_ragged(ragged_ids, len_max_input=LEN_MAX_INPUT):
     Raises ``ValueError`` if a row is longer than ``len_max_input`` (it would be
     cut silently by ``RaggedTensor.to_tensor``).
     """
-    len_max_input = _check_positive_int("len_max_input", len_max_input)
+    len_max_input = positive_int(len_max_input, "len_max_input")
     lengths = np.asarray(ragged_ids.row_lengths())
     if lengths.size and lengths.max() > len_max_input:
         row = int(np.argmax(lengths))
@@ -260,14 +255,14 @@ def make_arrays(num_examples, seed=0, len_max_input=LEN_MAX_INPUT):
         >>> ids.shape, targets.shape
         ((4, 20), (4, 1))
     """
-    len_max_input = _check_positive_int("len_max_input", len_max_input)
+    len_max_input = positive_int(len_max_input, "len_max_input")
     ragged_ids, targets = make_ragged(num_examples, seed)
     return pad_ragged(ragged_ids, len_max_input), targets
 
 
 def shard_names(num_shards, prefix="arithmetic"):
     """File names of the shards: ``<prefix>-00000-of-00004.tfrecord``, ..."""
-    num_shards = _check_positive_int("num_shards", num_shards)
+    num_shards = positive_int(num_shards, "num_shards")
     return [f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord" for i in range(num_shards)]
 
 
@@ -297,7 +292,7 @@ def write_tfrecords(directory, ids, targets, num_shards=4, prefix="arithmetic"):
     if hasattr(ids, "to_list"):
         rows = [np.asarray(r, dtype=np.int64) for r in ids.to_list()]
     else:
-        array = np.asarray(ids)
+        array = to_array(ids, "ids", owner="write_tfrecords")
         if array.ndim != 2 or array.dtype.kind not in "iu":
             raise ValueError(f"write_tfrecords: ids must be integer ids of shape (n, time), got {array.dtype} {array.shape}")
         rows = []
@@ -310,7 +305,7 @@ def write_tfrecords(directory, ids, targets, num_shards=4, prefix="arithmetic"):
             f"write_tfrecords: targets must be integer ids of shape ({len(rows)}, 1), "
             f"got {targets.dtype} {targets.shape}"
         )
-    num_shards = _check_positive_int("num_shards", num_shards)
+    num_shards = positive_int(num_shards, "num_shards")
     if num_shards > len(rows):
         raise ValueError(f"write_tfrecords: num_shards={num_shards} is more than the {len(rows)} examples")
     names = shard_names(num_shards, prefix)
@@ -353,8 +348,8 @@ def read_tfrecords(directory, batch_size=64, ragged=False, len_max_input=LEN_MAX
 
     if not os.path.isdir(directory):
         raise ValueError(f"read_tfrecords: directory {directory!r} does not exist")
-    batch_size = _check_positive_int("batch_size", batch_size)
-    len_max_input = _check_positive_int("len_max_input", len_max_input)
+    batch_size = positive_int(batch_size, "batch_size")
+    len_max_input = positive_int(len_max_input, "len_max_input")
     files = sorted(f for f in os.listdir(directory) if f.startswith(prefix + "-") and f.endswith(".tfrecord"))
     if not files:
         raise ValueError(f"read_tfrecords: no {prefix}-*.tfrecord shards in the given directory")

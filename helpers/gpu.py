@@ -33,8 +33,10 @@ def gpu_available():
         bool, ``True`` when ``tf.config.list_physical_devices("GPU")`` is not empty.
 
     Example:
-        >>> gpu_available()  # on a machine without a GPU
-        False
+
+    .. code-block:: python
+
+        gpu_available()  # False on a machine without a GPU, True with one
     """
     import tensorflow as tf
 
@@ -45,20 +47,16 @@ def _as_mask(mask):
     """Check ``mask`` and return it as a boolean tensor of shape (batch, time)."""
     from keras import ops
 
-    if mask is None:
-        raise TypeError("expected a boolean mask of shape (batch, time), got None")
+    from helpers.validation import check_mask, to_array
+
+    array = to_array(mask, "mask", hint="give one boolean per (row, time step)")
+    if array.ndim != 2:
+        raise ValueError(f"expected a mask of rank 2 (batch, time), got shape {array.shape}")
     try:
-        tensor = ops.convert_to_tensor(mask)
-    except Exception as exc:  # noqa: BLE001 - anything that is not array-like
-        raise TypeError(f"expected a boolean mask of shape (batch, time), got {type(mask).__name__}") from exc
-    if len(tensor.shape) != 2:
-        raise ValueError(f"expected a mask of rank 2 (batch, time), got shape {tuple(tensor.shape)}")
-    if tensor.dtype != "bool":
-        raise TypeError(
-            f"expected a boolean mask (True = keep the step), got dtype {tensor.dtype}; "
-            "compare your ids with 0 (ids != 0) to make one"
-        )
-    return tensor
+        array = check_mask(array, name="mask")
+    except TypeError as exc:
+        raise TypeError(f"{exc}; compare your ids with 0 (ids != 0) to make one") from exc
+    return ops.convert_to_tensor(array)
 
 
 def right_padded_rows(mask):

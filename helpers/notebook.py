@@ -10,7 +10,7 @@ import warnings
 
 #: Repository and release the first cell installs in Colab.
 REPOSITORY = "https://github.com/keras-masking-book/padding-and-masking"
-RELEASE = "v0.1.0"
+RELEASE = "v0.2.0"
 
 #: The first cell of every chapter, verbatim (a test checks each chapter against it).
 FIRST_CELL = f"""\

@@ -51,7 +51,7 @@ class GuideTemporalSoftmax(_WrongOnPurpose):
 
     Example:
         >>> x = np.array([[[-1.0], [-2.0], [5.0]]])
-        >>> GuideTemporalSoftmax()(x, mask=np.array([[True, True, False]])).numpy()[..., 0]
+        >>> keras.ops.convert_to_numpy(GuideTemporalSoftmax()(x, mask=np.array([[True, True, False]])))[..., 0]
         array([[-0.123, -0.045, -0.   ]], dtype=float32)
     """
 
@@ -72,7 +72,7 @@ class RTemporalSoftmax(_WrongOnPurpose):
 
     Example:
         >>> x = np.array([[[1.0], [2.0], [9.0]]])
-        >>> RTemporalSoftmax()(x, mask=np.array([[True, True, False]])).numpy()[..., 0]
+        >>> keras.ops.convert_to_numpy(RTemporalSoftmax()(x, mask=np.array([[True, True, False]])))[..., 0]
         array([[ 1.,  1., nan]], dtype=float32)
     """
 
@@ -94,7 +94,7 @@ class NaiveTemporalSoftmax(_WrongOnPurpose):
     Example:
         >>> x = np.array([[[1.0], [2.0]], [[1.0], [2.0]]])
         >>> mask = np.array([[True, False], [False, False]])
-        >>> NaiveTemporalSoftmax()(x, mask=mask).numpy()[..., 0]
+        >>> keras.ops.convert_to_numpy(NaiveTemporalSoftmax()(x, mask=mask))[..., 0]
         array([[ 1.,  0.],
                [nan, nan]], dtype=float32)
     """
@@ -116,7 +116,12 @@ class ActivationWithoutOptIn(keras.layers.Layer):
 
     Example:
         >>> x = keras.layers.Embedding(10, 4, mask_zero=True)(np.array([[5, 2, 0]]))
-        >>> ActivationWithoutOptIn()(x)  # UserWarning: ... will therefore destroy the mask ...
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     y = ActivationWithoutOptIn()(x)
+        >>> "will therefore destroy the mask" in str(caught[0].message)
+        True
     """
 
     def call(self, inputs):

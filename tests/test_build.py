@@ -5,11 +5,28 @@ The build itself is the session fixture `site` (conftest.py): `jupyter-book buil
 browser tests (test_site.py) open the same build.
 """
 
+import re
+
+from conftest import ROOT
 from test_notebooks import toc_entries
+
+STRICT = ("--warningiserror", "--nitpick")
+
+
+def test_make_book_is_strict():
+    """`make book` (what readers and CI run) builds with warnings as errors and nitpicky references,
+    as the tests' build does (conftest.build_book; its failing on a broken reference is checked in
+    test_checks_catch_breakage.py)."""
+    recipe = re.search(r"^book:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
+    assert recipe, "the Makefile has no `book:` target"
+    build_line = next((line for line in recipe.group(1).splitlines() if "jupyter-book" in line and " build" in line),
+                      None)
+    assert build_line, f"`make book` does not run jupyter-book build:\n{recipe.group(1)}"
+    for flag in STRICT:
+        assert flag in build_line.split(), f"`make book` builds without {flag}: {build_line.strip()}"
 
 
 def test_book_builds_with_warnings_as_errors(site):
-    assert "--warningiserror" in site.command and "--nitpick" in site.command
     warnings = "\n".join(site.warnings()) or site.log[-4000:]
     assert site.returncode == 0, f"jupyter-book build failed (exit {site.returncode}):\n{warnings}"
     assert not site.warnings(), f"the build printed warnings:\n{warnings}"

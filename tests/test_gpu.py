@@ -1,6 +1,5 @@
 """helpers.gpu: the per-row cuDNN mask checks agree with Keras's own, and reject bad input."""
 
-import importlib
 import itertools
 
 import numpy as np
@@ -15,8 +14,10 @@ from helpers.gpu import (
     right_padded_rows,
 )
 
+from helpers.keras_internals import tensorflow_rnn
+
 # Keras's private checks, which decide whether a masked batch may go to cuDNN.
-keras_tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
+keras_tf_rnn = tensorflow_rnn()
 
 POST = np.array([[True, True, False, False], [True, True, True, False]])
 PRE = np.array([[False, False, True, True], [True, True, True, False]])
@@ -24,8 +25,18 @@ HOLE = np.array([[True, False, True, False]])
 EMPTY = np.array([[True, True, False, False], [False, False, False, False]])
 
 
-def test_gpu_available_is_a_bool_matching_tensorflow():
-    assert gpu_available() is bool(tf.config.list_physical_devices("GPU"))
+@pytest.mark.parametrize("devices, expected", [([], False), (["/physical_device:GPU:0"], True)])
+def test_gpu_available_follows_what_tensorflow_lists(monkeypatch, devices, expected):
+    """With TensorFlow made to list no GPU, then one, the answer follows (and is a bool)."""
+    asked = []
+
+    def fake_list(device_type=None):
+        asked.append(device_type)
+        return list(devices)
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", fake_list)
+    assert gpu_available() is expected
+    assert asked == ["GPU"]
 
 
 def test_right_padded_rows():
@@ -64,7 +75,7 @@ def test_agrees_with_keras_on_every_mask_of_two_rows_of_three_steps():
 @pytest.mark.parametrize(
     "bad, error, words",
     [
-        (None, TypeError, "got None"),
+        (None, TypeError, "mask is None"),
         (np.array([1, 0, 1]), ValueError, "rank 2"),
         (np.ones((2, 3, 1), dtype=bool), ValueError, "rank 2"),
         (np.array([[1, 0], [1, 1]]), TypeError, "boolean"),

@@ -1,5 +1,10 @@
 """helpers.notebook: the first cell, error and warning display, show_source."""
 
+import pathlib
+import subprocess
+import sys
+import textwrap
+import tomllib
 import warnings
 
 import numpy as np
@@ -8,11 +13,60 @@ import pytest
 from helpers import notebook
 
 
-def test_first_cell_installs_the_pinned_release_only_in_colab():
-    cell = notebook.FIRST_CELL
-    assert cell.index('os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")') < cell.index("prepare_notebook(")
-    assert 'if "google.colab" in sys.modules' in cell
-    assert f"{notebook.REPOSITORY}@{notebook.RELEASE}" in cell
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# Runs the first cell with subprocess.run recorded (nothing is installed), as in Colab
+# (a module named google.colab is loaded) or not; prints what the cell did.
+_RUN_FIRST_CELL = textwrap.dedent("""
+    import json, os, subprocess, sys, types
+    if sys.argv[1] == "colab":
+        sys.modules["google.colab"] = types.ModuleType("google.colab")
+    calls = []
+    subprocess.run = lambda args, **kwargs: calls.append([list(args), kwargs])
+    os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    from helpers.notebook import FIRST_CELL
+    exec(FIRST_CELL)
+    import numpy as np
+    print(json.dumps({"calls": calls, "tf_log_level": os.environ.get("TF_CPP_MIN_LOG_LEVEL"),
+                      "tf_loaded": "tensorflow" in sys.modules, "precision": np.get_printoptions()["precision"]}))
+""")
+
+
+def _run_first_cell(where):
+    import json
+
+    done = subprocess.run([sys.executable, "-c", _RUN_FIRST_CELL, where], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    *printed, last = done.stdout.splitlines()
+    return json.loads(last), printed, done.stderr
+
+
+def test_first_cell_in_colab_installs_the_release_named_in_pyproject():
+    result, printed, _ = _run_first_cell("colab")
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert len(result["calls"]) == 1, result["calls"]
+    args, kwargs = result["calls"][0]
+    assert args[1:5] == ["-m", "pip", "install", "-q"] and kwargs == {"check": True}
+    assert args[5] == f"padding-and-masking-helpers @ git+{notebook.REPOSITORY}@v{version}"
+    assert result["tf_log_level"] == "3" and result["tf_loaded"] and result["precision"] == 3
+    assert printed == []
+
+
+def test_first_cell_outside_colab_installs_nothing_and_prints_nothing():
+    result, printed, stderr = _run_first_cell("local")
+    assert result["calls"] == [] and printed == []
+    assert result["tf_log_level"] == "3" and result["tf_loaded"]
+
+
+def test_release_names_agree():
+    """pyproject's version, helpers.__version__ and the first cell's release are one release."""
+    import helpers
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert helpers.__version__ == version, f"helpers.__version__ {helpers.__version__} != pyproject {version}"
+    assert notebook.RELEASE == f"v{version}", f"helpers.notebook.RELEASE {notebook.RELEASE} != v{version}"
+    assert f"@{notebook.RELEASE}\"" in notebook.FIRST_CELL
 
 
 def test_prepare_notebook_fixes_seeds_and_precision(capsys):

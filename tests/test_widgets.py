@@ -72,7 +72,7 @@ def test_padding_view_text_and_figure():
         (dict(sequences=[]), ValueError, "non-empty list"),
         (dict(sequences=[[1, 2.5]]), TypeError, "sequence 0, position 1"),
         (dict(sequences=[3, 4]), TypeError, "sequence 0 is a int"),
-        (dict(maxlen=0), ValueError, "maxlen must be a positive int or None"),
+        (dict(maxlen=0), ValueError, "maxlen must be a positive int"),
         (dict(padding="middle"), ValueError, "padding must be 'pre' or 'post'"),
         (dict(truncating="end"), ValueError, "truncating must be 'pre' or 'post'"),
         (dict(value=0.5), TypeError, "value must be an int"),

@@ -20,6 +20,7 @@ import numpy as np
 
 from helpers.notebook import error_message
 from helpers.exercises import CheckResult, call_student, compare_arrays, compare_masks, to_numpy
+from helpers.masks import keras_mask
 
 #: Post-padded ids used by the layer checks: lengths 2, 4, 1 and 3.
 IDS = np.array([[4, 7, 0, 0], [3, 1, 8, 2], [5, 0, 0, 0], [9, 6, 2, 0]])
@@ -55,11 +56,6 @@ def _call(fn, *args, **kwargs):
     """:func:`_call_recording` without the warnings."""
     value, problem, _ = _call_recording(fn, *args, **kwargs)
     return value, problem
-
-
-def _keras_mask(tensor):
-    mask = getattr(tensor, "_keras_mask", None)
-    return None if mask is None else to_numpy(mask)
 
 
 def _embedded(seed=0, features=3):
@@ -115,7 +111,7 @@ def check_double(Double):
             "Set self.supports_masking = True in __init__ (after super().__init__)"
         )
     result.problems += compare_arrays(out, 2 * values, what="the output")
-    mask = _keras_mask(out)
+    mask = keras_mask(out)
     if not destroyed:
         if mask is None:
             result.problems.append("the output carries no mask; a layer that keeps the time axis should pass it on")
@@ -137,7 +133,7 @@ def check_reverse_time(ReverseTime):
         result.problems.append(problem)
         return result
     result.problems += compare_arrays(out, values[:, ::-1], what="the output")
-    mask = _keras_mask(out)
+    mask = keras_mask(out)
     if mask is None:
         result.problems.append(
             "the output carries no mask: opt in to masking (supports_masking = True) and reverse the mask "
@@ -158,7 +154,7 @@ def check_reverse_time(ReverseTime):
         result.problems.append(f"on an input without a mask: {problem} (compute_mask should return None then)")
     else:
         result.problems += compare_arrays(out2, plain[:, ::-1], what="the output on an input without a mask")
-        if _keras_mask(out2) is not None:
+        if keras_mask(out2) is not None:
             result.problems.append("an input without a mask should give an output without a mask")
     result.problems += _symbolic_mask_problems(ReverseTime)
     return result
@@ -197,7 +193,7 @@ def check_pair_pool(PairPool):
             )
     if not result.problems:
         result.problems += compare_arrays(out, expected_values, what="the output")
-    mask = _keras_mask(out)
+    mask = keras_mask(out)
     if mask is None:
         result.problems.append("the output carries no mask; compute_mask should return one of shape (batch, time // 2)")
     else:
@@ -225,7 +221,7 @@ def check_pair_pool(PairPool):
     else:
         result.problems += compare_arrays(out4, plain.reshape(1, 2, 2, 3).mean(axis=2),
                                           what="the output on an input without a mask")
-        if _keras_mask(out4) is not None:
+        if keras_mask(out4) is not None:
             result.problems.append("an input without a mask should give an output without a mask")
     result.problems += _symbolic_mask_problems(PairPool)
     return result
@@ -303,7 +299,7 @@ def check_masked_mean(MaskedMean):
                                "kept steps by the number of kept steps")
     else:
         result.problems += compare_arrays(out, expected, what="the output")
-    if _keras_mask(out) is not None:
+    if keras_mask(out) is not None:
         result.problems.append("the output still carries a mask of shape (batch, time), but it has no time axis: "
                                "compute_mask should return None")
     # A row masked everywhere: zeros, not NaN.

@@ -1,0 +1,36 @@
+"""Set-up for the docstring examples of helpers/ (``pytest --doctest-modules helpers``).
+
+Each example runs as a chapter cell would: after ``prepare_notebook(seed=0)`` (TensorFlow
+quiet, seeds fixed, NumPy printing three decimals), with ``np`` and ``keras`` imported, as
+Keras's own docstrings assume. NumPy's print options are restored after each example, so
+the other tests see NumPy's defaults. The tests' own set-up is in tests/conftest.py.
+"""
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(autouse=True)
+def _doctest_like_a_chapter(request):
+    from _pytest.doctest import DoctestItem
+
+    if not isinstance(request.node, DoctestItem):
+        yield
+        return
+    import numpy as np
+
+    from helpers.notebook import prepare_notebook
+
+    options = np.get_printoptions()
+    prepare_notebook(seed=0)
+    import keras
+
+    request.node.dtest.globs.setdefault("np", np)
+    request.node.dtest.globs.setdefault("keras", keras)
+    try:
+        yield
+    finally:
+        np.set_printoptions(**options)

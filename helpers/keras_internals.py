@@ -1,0 +1,125 @@
+"""The one adapter for private Keras internals (``keras.src``, underscored attributes) the helpers use.
+
+Everything here reaches into Keras's private code, which may change in any
+release. Keeping it in one module means a new Keras breaks one file, and the
+error says what is missing and which Keras is installed, instead of an
+``AttributeError`` deep inside a helper. Chapters and helpers import these
+functions, never ``keras.src`` directly.
+
+============================  ======================================================
+:func:`get_keras_mask`        the mask Keras attached to a tensor (attribute or side table)
+:func:`set_keras_mask`        attach a mask to a tensor the way Keras does
+:func:`functional_class`      ``keras.src.models.functional.Functional``
+:func:`run_through_graph`     ``Functional._run_through_graph``: run a graph op by op
+:func:`nodes_by_depth`        ``Functional._nodes_by_depth``
+:func:`keras_history`         ``KerasTensor._keras_history``: the op that made a tensor
+:func:`inbound_node`          ``Operation._inbound_nodes[i]``
+:func:`lambda_expects_mask`   ``Lambda._fn_expects_mask_arg``
+:func:`tensorflow_rnn`        ``keras.src.backend.tensorflow.rnn`` (cuDNN conditions)
+============================  ======================================================
+
+Example:
+    >>> functional_class().__name__
+    'Functional'
+"""
+
+import importlib
+
+
+class KerasInternalError(ImportError):
+    """A private Keras internal the helpers rely on is missing in the installed Keras."""
+
+
+def _keras_version():
+    import keras
+
+    return getattr(keras, "__version__", "unknown")
+
+
+def _missing(what, exc=None):
+    message = (
+        f"helpers need the private Keras internal {what}, which Keras {_keras_version()} does not have "
+        "(the book was written for Keras 3.15.1); adapt helpers/keras_internals.py to this Keras"
+    )
+    if exc is not None:
+        message += f" ({type(exc).__name__}: {exc})"
+    return KerasInternalError(message)
+
+
+def _import(module, attribute=None):
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        raise _missing(f"module {module}", exc) from exc
+    if attribute is None:
+        return loaded
+    try:
+        return getattr(loaded, attribute)
+    except AttributeError as exc:
+        raise _missing(f"{module}.{attribute}", exc) from exc
+
+
+def _attribute(obj, name, what):
+    try:
+        return getattr(obj, name)
+    except AttributeError as exc:
+        raise _missing(f"{what} ({type(obj).__name__}.{name})", exc) from exc
+
+
+def get_keras_mask(tensor):
+    """The mask Keras attached to ``tensor``, or None.
+
+    Keras keeps it as the attribute ``_keras_mask`` when the tensor accepts new
+    attributes, and in a side table keyed by ``id(tensor)`` otherwise
+    (``keras/src/backend/common/tensor_attributes.py``); Keras's own
+    ``get_keras_mask`` reads both. Prefer :func:`helpers.masks.keras_mask`, which
+    also converts the mask to NumPy.
+    """
+    return _import("keras.src.backend.common.masking", "get_keras_mask")(tensor)
+
+
+def set_keras_mask(tensor, mask):
+    """Attach ``mask`` to ``tensor`` as a Keras layer would (None removes it)."""
+    return _import("keras.src.backend.common.masking", "set_keras_mask")(tensor, mask)
+
+
+def functional_class():
+    """The class of Functional models (``keras.Model(inputs, outputs)`` and Sequential's base)."""
+    return _import("keras.src.models.functional", "Functional")
+
+
+def run_through_graph(model, inputs, operation_fn):
+    """Run a Functional ``model`` on ``inputs``, calling each operation through ``operation_fn(op)``."""
+    return _attribute(model, "_run_through_graph", "Functional._run_through_graph")(inputs, operation_fn=operation_fn)
+
+
+def nodes_by_depth(model):
+    """``{depth: [nodes]}`` of a Functional model's graph."""
+    return _attribute(model, "_nodes_by_depth", "Functional._nodes_by_depth")
+
+
+def keras_history(tensor):
+    """``(operation, node_index, tensor_index)`` of the symbolic ``tensor``, or None for an input."""
+    return getattr(tensor, "_keras_history", None)
+
+
+def inbound_node(operation, index):
+    """The ``index``-th node at which ``operation`` was called in a graph."""
+    return _attribute(operation, "_inbound_nodes", "Operation._inbound_nodes")[index]
+
+
+def lambda_expects_mask(layer):
+    """Whether the function of a ``keras.layers.Lambda`` takes a ``mask`` argument."""
+    return bool(_attribute(layer, "_fn_expects_mask_arg", "Lambda._fn_expects_mask_arg"))
+
+
+def tensorflow_rnn():
+    """Keras's TensorFlow RNN module: ``_is_sequence_right_padded``, ``_has_fully_masked_sequence``, ...
+
+    These two functions decide whether a masked LSTM/GRU may run on cuDNN.
+    """
+    module = _import("keras.src.backend.tensorflow.rnn")
+    for name in ("_is_sequence_right_padded", "_has_fully_masked_sequence"):
+        if not hasattr(module, name):
+            raise _missing(f"keras.src.backend.tensorflow.rnn.{name}")
+    return module
