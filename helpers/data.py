@@ -294,7 +294,9 @@ def write_tfrecords(directory, ids, targets, num_shards=4, prefix="arithmetic"):
     else:
         array = to_array(ids, "ids", owner="write_tfrecords")
         if array.ndim != 2 or array.dtype.kind not in "iu":
-            raise ValueError(f"write_tfrecords: ids must be integer ids of shape (n, time), got {array.dtype} {array.shape}")
+            raise ValueError(
+                f"write_tfrecords: ids must be integer ids of shape (n, time), got {array.dtype} {array.shape}"
+            )
         rows = []
         for r in array.astype(np.int64):
             nonpad = np.nonzero(r != PAD_ID)[0]

@@ -24,7 +24,8 @@ Example:
     >>> to_array([[1, 2], [3]], "ids")
     Traceback (most recent call last):
         ...
-    ValueError: ids is ragged (rows of different lengths): pad it into one rectangular array first, for example with keras.utils.pad_sequences. Received: ids=[[1, 2], [3]] (of type list)
+    ValueError: ids is ragged (rows of different lengths): pad it into one rectangular array first, ...
+    Received: ids=[[1, 2], [3]] (of type list)
 """
 
 import numbers
@@ -165,7 +166,8 @@ def check_mask(mask, shape=None, name="mask", owner=None, accept_01=False):
         >>> check_mask([[True, False]], shape=(1, 3), owner="plot_padded")
         Traceback (most recent call last):
             ...
-        ValueError: plot_padded: mask has shape (1, 2), expected (1, 3): one boolean per (row, time step). Received: mask=[[True, False]] (of type list)
+        ValueError: plot_padded: mask has shape (1, 2), expected (1, 3): one boolean per (row, time step).
+        Received: mask=[[True, False]] (of type list)
     """
     array = to_array(mask, name, owner)
     if shape is not None:

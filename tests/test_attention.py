@@ -73,7 +73,7 @@ def test_embed_without_mask_keeps_row_zero():
 def test_embed_rejects_bad_input():
     with pytest.raises(ValueError, match="input_dim must be a positive int"):
         Embed(0, 15)
-    with pytest.raises(ValueError, match="output_dim"):
+    with pytest.raises(TypeError, match="output_dim must be a positive int.*Received: output_dim=2.5 .of type float"):
         Embed(20, 2.5)
     with pytest.raises(ValueError, match=r"\(batch, time\)"):
         Embed(20, 4)(np.zeros((2, 3, 4), dtype="int32"))

@@ -7,8 +7,9 @@ browser tests (test_site.py) open the same build.
 
 import re
 
-from conftest import ROOT
 from test_notebooks import toc_entries
+
+from conftest import ROOT
 
 STRICT = ("--warningiserror", "--nitpick")
 

@@ -22,12 +22,12 @@ import xml.etree.ElementTree as ET
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
 import test_notebooks as hygiene
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbtools import chapter_paths
+
 from conftest import ROOT, build_book
 from helpers.notebook import FIRST_CELL
-from nbtools import chapter_paths
 
 SANITIZER = ROOT / "tests" / "nbval_sanitize.cfg"
 
@@ -348,8 +348,9 @@ def test_browser_checks_catch_a_broken_page(tmp_path, browser):
     import http.server
     import threading
 
-    from conftest import _QuietHandler
     from test_site import PageWatcher, check_page
+
+    from conftest import _QuietHandler
 
     (tmp_path / "page.html").write_text(BROKEN_PAGE)
     server = http.server.ThreadingHTTPServer(

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from nbtools import run_solution
 
 from helpers.exercises.attention import (
     check_masked_attention,
@@ -10,7 +11,6 @@ from helpers.exercises.attention import (
     check_pair_mask,
     check_ragged_to_padded,
 )
-from nbtools import run_solution
 
 CH09 = "09_masked_self_attention"
 CH10 = "10_ragged_tensors"

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from nbtools import run_solution
 
 from helpers.exercises.custom_layers import (
     check_double,
@@ -12,7 +13,6 @@ from helpers.exercises.custom_layers import (
     check_pair_pool,
     check_reverse_time,
 )
-from nbtools import run_solution
 
 CH05 = "05_custom_layers"
 CH06 = "06_mask_consumers"

@@ -82,10 +82,10 @@ def test_mask_from_lengths_inverted_and_pre_padded():
     def right(lengths, maxlen):
         return np.arange(maxlen)[None, :] < np.asarray(lengths)[:, None]
 
-    assert "the mask is inverted" in problems(check_mask_from_lengths(lambda l, m: ~right(l, m)))
-    assert "mask of a pre-padded batch" in problems(check_mask_from_lengths(lambda l, m: right(l, m)[:, ::-1]))
+    assert "the mask is inverted" in problems(check_mask_from_lengths(lambda lengths, m: ~right(lengths, m)))
+    assert "mask of a pre-padded batch" in problems(check_mask_from_lengths(lambda lengths, m: right(lengths, m)[:, ::-1]))
     assert "row 0, step 3 should be masked (False)" in problems(
-        check_mask_from_lengths(lambda l, m: np.ones((len(l), m), bool)))
+        check_mask_from_lengths(lambda lengths, m: np.ones((len(lengths), m), bool)))
 
 
 # ----- chapter 02 -------------------------------------------------------------------
@@ -212,15 +212,15 @@ def test_padding_proof_model_wrong_output_and_type():
 
 
 def test_lstm_by_hand_without_the_mask():
-    text = problems(check_lstm_by_hand(lambda e, l, ids: l(e(ids) * math.sqrt(e.output_dim))))
+    text = problems(check_lstm_by_hand(lambda e, lstm, ids: lstm(e(ids) * math.sqrt(e.output_dim))))
     assert "the LSTM did not get the mask" in text
 
 
 def test_lstm_by_hand_without_scaling():
-    text = problems(check_lstm_by_hand(lambda e, l, ids: l(e(ids), mask=e.compute_mask(ids))))
+    text = problems(check_lstm_by_hand(lambda e, lstm, ids: lstm(e(ids), mask=e.compute_mask(ids))))
     assert "not scaled by sqrt(output_dim)" in text
 
 
 def test_lstm_by_hand_wrong_shape():
-    text = problems(check_lstm_by_hand(lambda e, l, ids: e(ids)))
+    text = problems(check_lstm_by_hand(lambda e, lstm, ids: e(ids)))
     assert "has shape (3, 5, 4), expected (3, 3)" in text

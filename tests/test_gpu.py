@@ -13,7 +13,6 @@ from helpers.gpu import (
     gpu_available,
     right_padded_rows,
 )
-
 from helpers.keras_internals import tensorflow_rnn
 
 # Keras's private checks, which decide whether a masked batch may go to cuDNN.

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers.masks import keras_mask_tensor
 from helpers.layers import CustomEmbedding, EmbeddingLSTM, MyActivation, TemporalSoftmax, TemporalSplit
+from helpers.masks import keras_mask_tensor
 from helpers.tutorial_versions import (
     ActivationWithoutOptIn,
     GuideTemporalSoftmax,
@@ -127,7 +127,7 @@ def test_custom_embedding_without_mask_zero_makes_no_mask():
     "kwargs, error, match",
     [
         (dict(input_dim=0, output_dim=4), ValueError, "input_dim must be a positive int"),
-        (dict(input_dim=10, output_dim=2.5), ValueError, "output_dim must be a positive int"),
+        (dict(input_dim=10, output_dim=2.5), TypeError, "output_dim must be a positive int"),
         (dict(input_dim=10, output_dim=4, mask_zero="yes"), TypeError, "mask_zero must be True or False"),
     ],
 )
@@ -301,9 +301,10 @@ def test_embedding_lstm_passes_the_mask_by_hand():
     assert layer.compute_mask(np.array([[5, 2, 0]])) is None
 
 
-@pytest.mark.parametrize("args", [(0, 4, 3), (10, -1, 3), (10, 4, 2.0)])
-def test_embedding_lstm_rejects_bad_arguments(args):
-    with pytest.raises(ValueError, match="must be a positive int"):
+@pytest.mark.parametrize("args, error", [((0, 4, 3), ValueError), ((10, -1, 3), ValueError),
+                                         ((10, 4, 2.0), TypeError), ((10, True, 3), TypeError)])
+def test_embedding_lstm_rejects_bad_arguments(args, error):
+    with pytest.raises(error, match="must be a positive int"):
         EmbeddingLSTM(*args)
 
 
@@ -340,3 +341,6 @@ def test_sizes_may_be_numpy_integers():
     layer = CustomEmbedding(np.int64(10), np.int32(4), mask_zero=True)
     assert layer.get_config()["input_dim"] == 10 and type(layer.input_dim) is int
     assert EmbeddingLSTM(np.int64(10), 4, np.int64(3))(np.array([[1, 2, 0]])).shape == (1, 3)
+    from helpers.attention import Embed
+
+    assert Embed(np.int64(20), np.int32(4)).get_config()["input_dim"] == 20  # one rule for every layer

@@ -4,14 +4,13 @@ import pathlib
 import subprocess
 import sys
 import textwrap
-import tomllib
 import warnings
 
 import numpy as np
 import pytest
+import tomllib
 
 from helpers import notebook
-
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -21,8 +20,15 @@ _RUN_FIRST_CELL = textwrap.dedent("""
     import json, os, subprocess, sys, types
     if sys.argv[1] == "colab":
         sys.modules["google.colab"] = types.ModuleType("google.colab")
-    calls = []
-    subprocess.run = lambda args, **kwargs: calls.append([list(args), kwargs])
+    calls, real_run = [], subprocess.run
+
+    def run(args, **kwargs):  # pip is recorded, not run; anything else runs
+        if "pip" not in list(args):
+            return real_run(args, **kwargs)
+        calls.append([list(args), kwargs])
+        return subprocess.CompletedProcess(args, 0)
+
+    subprocess.run = run
     os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
     from helpers.notebook import FIRST_CELL
     exec(FIRST_CELL)

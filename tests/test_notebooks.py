@@ -19,9 +19,9 @@ import re
 import nbformat
 import pytest
 import yaml
+from nbtools import CHAPTERS, ROOT, chapter_paths
 
 from helpers.notebook import FIRST_CELL
-from nbtools import CHAPTERS, ROOT, chapter_paths
 
 # --------------------------------------------------------------------------- the checks
 

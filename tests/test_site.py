@@ -27,7 +27,6 @@ import urllib.request
 
 import pytest
 import yaml
-
 from nbtools import ROOT
 from test_notebooks import toc_entries
 

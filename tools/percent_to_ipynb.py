@@ -24,7 +24,7 @@ def convert(text):
     def flush():
         body = "\n".join(lines).strip("\n")
         if kind == "markdown":
-            body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in body.split("\n"))
+            body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.split("\n"))
             cells.append(nbformat.v4.new_markdown_cell(body))
         elif kind == "code" and body.strip():
             cells.append(nbformat.v4.new_code_cell(body))

@@ -13,14 +13,13 @@ The layer checks take the student's *class*, build small models with it and
 compare outputs and masks with NumPy references. Positions are 0-based.
 """
 
-import re
 import warnings
 
 import numpy as np
 
-from helpers.notebook import error_message
 from helpers.exercises import CheckResult, call_student, compare_arrays, compare_masks, to_numpy
 from helpers.masks import keras_mask
+from helpers.notebook import error_message
 
 #: Post-padded ids used by the layer checks: lengths 2, 4, 1 and 3.
 IDS = np.array([[4, 7, 0, 0], [3, 1, 8, 2], [5, 0, 0, 0], [9, 6, 2, 0]])

@@ -44,7 +44,9 @@ def check_encode(encode):
         if not isinstance(got, (list, tuple)) and to_numpy(got) is not None and to_numpy(got).ndim == 1:
             got = to_numpy(got).tolist()
         if not isinstance(got, (list, tuple)):
-            result.problems.append(f"encode({sentence!r}, ...) returned a {type(got).__name__}; expected a list of ints")
+            result.problems.append(
+                f"encode({sentence!r}, ...) returned a {type(got).__name__}; expected a list of ints"
+            )
             continue
         got = list(got)
         if len(got) != len(expected):
@@ -175,7 +177,8 @@ def check_pad_right(pad_right):
             break
         value = kwargs.get("value", 0)
         _check_padded(result, got, expected, case, diagnoses=[
-            (_pad(sequences, padding="pre", value=value), "the padding is at the start of the rows; pad_right pads at the end"),
+            (_pad(sequences, padding="pre", value=value),
+             "the padding is at the start of the rows; pad_right pads at the end"),
             (_pad(sequences), f"the padding should be value={value}, not 0"),
         ])
     return result

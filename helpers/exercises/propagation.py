@@ -98,7 +98,9 @@ def check_find_mask_dropper(find_mask_dropper):
         if got is None:
             result.problems.append(f"{description}: returned None, but the layer {expected!r} drops the mask")
         elif not isinstance(got, str):
-            result.problems.append(f"{description}: returned a {type(got).__name__}; expected a layer's name (str) or None")
+            result.problems.append(
+                f"{description}: returned a {type(got).__name__}; expected a layer's name (str) or None"
+            )
         elif got not in events:
             result.problems.append(f"{description}: there is no layer named {got!r}; the layers are {list(events)}")
         elif events[got] == "consumed":
@@ -156,7 +158,9 @@ def check_padding_proof_model(make_model):
             "Accept any length: Input(shape=(None,)), and no layer that needs a fixed number of steps"
         )
     if out.shape != (IDS.shape[0], 1):
-        result.problems.append(f"the output has shape {out.shape}, expected {(IDS.shape[0], 1)}: one number per sequence")
+        result.problems.append(
+            f"the output has shape {out.shape}, expected {(IDS.shape[0], 1)}: one number per sequence"
+        )
     if not trace.where("created"):
         result.problems.append("no layer creates a mask: give the Embedding mask_zero=True")
         return result

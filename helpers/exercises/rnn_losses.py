@@ -264,7 +264,8 @@ def check_loss_and_metric(fn):
         weight_sum = float((weights * mask).sum())
         for what, value, want, right, wrong in (
             ("the loss", loss, want_loss, f"the {kept} kept steps", f"the sum of their weights ({weight_sum:g})"),
-            ("the metric", metric, want_metric, f"the sum of the kept weights ({weight_sum:g})", f"the {kept} kept steps"),
+            ("the metric", metric, want_metric, f"the sum of the kept weights ({weight_sum:g})",
+             f"the {kept} kept steps"),
         ):
             if value is None:
                 result.problems.append(f"{name}: {what} should be one number, got {type(value).__name__}")

@@ -31,3 +31,8 @@ from helpers.plots.batches import (
     plot_ragged,
     sequence_rows,
 )
+
+__all__ = [
+    "KEPT_COLOR", "PAD_COLOR", "PAD_HATCH_COLOR", "PAD_LABEL", "TRUE_COLOR", "compare_padded", "plot_attention",
+    "plot_attention_pair", "plot_loss", "plot_mask", "plot_padded", "plot_ragged", "sequence_rows", "token_labels",
+]

@@ -32,7 +32,15 @@ Example:
     >>> trace = trace_masks(model, np.array([[5, 3, 0], [7, 0, 0]]))
     >>> trace.events
     {'embedding': 'created', 'lstm': 'consumed'}
-    >>> print(trace)           # a table; trace.plot() draws it
+    >>> print(trace)           # trace.plot() draws it
+    #  layer      class      output shape  mask in          mask out         event
+    -  ---------  ---------  ------------  ---------------  ---------------  --------
+    0  embedding  Embedding  (2, 3, 4)     -                (2, 3) 3/6 kept  created
+    1  lstm       LSTM       (2, 8)        (2, 3) 3/6 kept  -                consumed
+
+Submodules: ``trace`` (the walk through the model), ``records`` (``MaskRecord``,
+``MaskTrace`` and its tables), ``figure`` (``plot_trace``, behind ``MaskTrace.plot``).
+"""
 
 from helpers.tracing.figure import plot_trace
 from helpers.tracing.records import EVENT_COLORS, EVENTS, MaskRecord, MaskTrace

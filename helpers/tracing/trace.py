@@ -10,6 +10,7 @@ from helpers.masks import keras_mask, mask_to_numpy
 from helpers.tracing.records import MaskRecord, MaskTrace, _as_list, _describe_shape
 from helpers.validation import to_array
 
+
 def trace_masks(model, inputs):
     """Run ``inputs`` through ``model`` layer by layer and record what happens to the mask.
 
@@ -58,7 +59,9 @@ def _is_functional(model):
 
 def _check_batch(array, what):
     if array.ndim == 0:
-        raise ValueError(f"{what} is a scalar; expected a batch with the batch axis first, e.g. ids of shape (batch, time)")
+        raise ValueError(
+            f"{what} is a scalar; expected a batch with the batch axis first, e.g. ids of shape (batch, time)"
+        )
     if array.shape[0] == 0:
         raise ValueError(f"{what} is an empty batch (shape {array.shape}); give at least one sequence")
 

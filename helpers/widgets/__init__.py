@@ -61,3 +61,10 @@ from helpers.widgets.padding import (
     parse_sequences,
 )
 from helpers.widgets.tracer import TRACER_MODELS, TracerExplorer, TracerView, tracer_inputs, tracer_model, tracer_view
+
+__all__ = [
+    "DEFAULT_PROBLEM", "DEFAULT_SEQUENCES", "DEFAULT_TEXT", "MASK_PLACEMENTS", "PADDING_SIDES", "TRACER_MODELS",
+    "AttentionExplorer", "AttentionView", "FigureOutput", "PaddingExplorer", "PaddingView", "TextOutput",
+    "TracerExplorer", "TracerView", "attention_view", "padding_view", "parse_sequences", "tracer_inputs",
+    "tracer_model", "tracer_view",
+]

@@ -4,6 +4,7 @@ import base64
 import functools
 import io
 
+
 def _png(fig):
     """Base64 PNG of a matplotlib figure."""
     buffer = io.BytesIO()

@@ -9,6 +9,7 @@ import numpy as np
 from helpers.widgets.display import FigureOutput, TextOutput, _Explorer
 from helpers.widgets.padding import DEFAULT_SEQUENCES, PADDING_SIDES
 
+
 def _sequential(name, layers):
     import keras
 
@@ -24,13 +25,15 @@ def _embedding():
 def _model_dense_lstm():
     import keras
 
-    return _sequential("dense_lstm", [_embedding(), keras.layers.Dense(8, name="dense"), keras.layers.LSTM(4, name="lstm")])
+    return _sequential("dense_lstm",
+                       [_embedding(), keras.layers.Dense(8, name="dense"), keras.layers.LSTM(4, name="lstm")])
 
 
 def _model_flatten_dense():
     import keras
 
-    return _sequential("flatten_dense", [_embedding(), keras.layers.Flatten(name="flatten"), keras.layers.Dense(1, name="dense")])
+    return _sequential("flatten_dense",
+                       [_embedding(), keras.layers.Flatten(name="flatten"), keras.layers.Dense(1, name="dense")])
 
 
 def _model_temporal_softmax():
@@ -134,7 +137,8 @@ class TracerView:
         return self.trace.events
 
     def __str__(self):
-        lines = [f"model: {self.name}", f"inputs: the guide's padded batch ({self.padding}-padded), shape {self.inputs.shape}", ""]
+        lines = [f"model: {self.name}",
+                 f"inputs: the guide's padded batch ({self.padding}-padded), shape {self.inputs.shape}", ""]
         lines.append(str(self.trace))
         for record in self.trace:
             for message in record.warnings:
@@ -220,6 +224,7 @@ class TracerExplorer(_Explorer):
                 options=list(TRACER_MODELS), value=self._values["name"], description="model",
                 layout=w.Layout(width="32em"),
             ),
-            "padding": w.ToggleButtons(options=list(PADDING_SIDES), value=self._values["padding"], description="padding"),
+            "padding": w.ToggleButtons(options=list(PADDING_SIDES), value=self._values["padding"],
+                                       description="padding"),
         }
 
