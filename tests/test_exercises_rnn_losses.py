@@ -11,6 +11,7 @@ from helpers.exercises.rnn_losses import (
     check_source_steps,
     reference_loss_and_metric,
 )
+from helpers.keras_internals import set_keras_mask
 
 RNN = "07_masks_in_rnns"
 LOSSES = "08_masks_in_losses"
@@ -116,7 +117,7 @@ def test_masked_mse_matches_keras():
     y_pred = np.ones_like(y_true)
     mask = np.array([[True, True, False, False], [True, True, True, False]])
     keras_pred = keras.ops.convert_to_tensor(y_pred)
-    keras_pred._keras_mask = keras.ops.convert_to_tensor(mask)  # as a masking layer attaches it
+    set_keras_mask(keras_pred, keras.ops.convert_to_tensor(mask))  # as a masking layer attaches it
     assert np.isclose(float(keras.losses.MeanSquaredError()(y_true, keras_pred)), fn(y_true, y_pred, mask))
 
 
