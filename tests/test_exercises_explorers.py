@@ -6,9 +6,9 @@ from nbtools import run_solution
 
 from helpers.exercises.explorers import (
     PADDING_TASK,
-    check_layer_that_drops_mask,
     check_padded_key_weight,
     check_predicted_padding,
+    check_second_half_masks,
 )
 
 CHAPTER = "12_interactive_explorers"
@@ -55,38 +55,49 @@ def test_padding_task_is_what_the_chapter_states():
                             "padding": "post", "truncating": "pre", "value": -1}
 
 
-# ----- find the layer that drops the mask -----------------------------------------------
+# ----- the mask after the split ---------------------------------------------------------
+
+POST = [[False, False, False], [True, True, False], [True, True, True]]
+PRE = [[True, True, True], [True, True, True], [True, True, True]]
 
 
-def test_drop_solution_passes():
-    solution = run_solution(CHAPTER, "ex-12-find-mask-drop", "layer_that_drops_mask")
-    result = check_layer_that_drops_mask(solution)
+def test_split_solution_passes():
+    solution = run_solution(CHAPTER, "ex-12-split-mask", "second_half_masks")
+    result = check_second_half_masks(solution)
     assert result.passed, result
+    assert "correct" in repr(result)
 
 
-def test_drop_confusing_consumed_with_dropped_is_explained():
-    def last_layer_without_mask_out(trace):
-        for record in trace:
-            if record.mask_in is not None and record.mask_out is None:
-                return record.layer
-        return None
+def test_split_expected_masks_are_the_trace():
+    # The answer the check compares with comes from trace_masks; these are its values.
+    assert check_second_half_masks(lambda: {"post": POST, "pre": PRE}).passed
 
-    result = check_layer_that_drops_mask(last_layer_without_mask_out)
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ({"post": PRE, "pre": POST}, "the two masks are swapped"),
+        ({"post": [[True] * 3] * 3, "pre": PRE}, "post-padded: this is the mask of the FIRST half"),
+        ({"post": POST, "pre": [[False] * 3, [False, True, True], [True] * 3]}, "pre-padded: this is the mask of the FIRST half"),
+        ({"post": POST, "pre": [[True, True, False]] + PRE[1:]}, "pre-padded: row 0, step 2 should be kept (True)"),
+        ({"post": np.array(POST, int), "pre": PRE}, "dtype int64; a Keras mask is boolean"),
+        ({"post": [[True, True]] * 3, "pre": PRE}, "post-padded: the mask has shape (3, 2), expected (3, 3)"),
+        ({"post": POST}, "return a dict with the keys 'post' and 'pre', got ['post']"),
+        ([POST, PRE], "return a dict with the keys 'post' and 'pre', got list"),
+    ],
+)
+def test_split_typical_mistakes(answer, words):
+    result = check_second_half_masks(lambda: answer)
     assert not result.passed
-    assert any(
-        p.startswith("Embedding → Dense → LSTM: you returned 'lstm', which consumes the mask")
-        and p.endswith("no layer drops the mask here, so the answer is None")
-        for p in result.problems
-    ), result.problems
+    assert any(words in p for p in result.problems), result.problems
 
 
-def test_drop_always_none_and_wrong_types():
-    result = check_layer_that_drops_mask(lambda trace: None)
-    assert "Embedding → Flatten → Dense: you returned None, but 'flatten' drops the mask" in result.problems[0]
-    result = check_layer_that_drops_mask(lambda trace: 3, models=["Embedding → Flatten → Dense"])
-    assert "return a layer name (a str such as 'embedding') or None, got a int" in result.problems[0]
-    result = check_layer_that_drops_mask(lambda trace: "Flatten", models=["Embedding → Flatten → Dense"])
-    assert "there is no layer 'Flatten'" in result.problems[0]
+def test_split_stub_gets_told_it_is_not_written():
+    def second_half_masks():
+        raise NotImplementedError
+
+    result = check_second_half_masks(second_half_masks)
+    assert result.problems == ["the function is not written yet (it raises NotImplementedError)"]
 
 
 # ----- attention on padded keys -----------------------------------------------------------

@@ -2,15 +2,15 @@
 
 * :func:`check_predicted_padding`: the reader predicts, by hand, the matrix
   ``pad_sequences`` returns for :data:`PADDING_TASK`.
-* :func:`check_layer_that_drops_mask`: a function that reads a mask trace and
-  names the layer that drops the mask without using it.
+* :func:`check_second_half_masks`: the reader predicts the mask an LSTM receives
+  after ``TemporalSplit``, for post- and pre-padding, and checks it against the trace.
 * :func:`check_padded_key_weight`: a function that measures how much attention
   goes to padded keys.
 """
 
 import numpy as np
 
-from helpers.exercises import CheckResult, call_student, compare_arrays, to_numpy
+from helpers.exercises import CheckResult, call_student, compare_arrays, compare_masks, to_numpy
 
 #: The settings of the "predict the padded matrix" exercise.
 PADDING_TASK = {
@@ -77,63 +77,67 @@ def check_predicted_padding(predicted_padding):
     return result
 
 
-def _expected_drop(trace):
-    destroyed = [r.layer for r in trace if r.event == "destroyed"]
-    return destroyed[0] if destroyed else None
+#: The tracer model of the "mask after the split" exercise.
+SPLIT_MODEL = "Embedding → TemporalSplit → LSTM (second half)"
 
 
-def check_layer_that_drops_mask(layer_that_drops_mask, models=None):
-    """Check ``layer_that_drops_mask(trace)`` on the trace of every tracer model.
+def _expected_split_masks():
+    """The mask the LSTM of :data:`SPLIT_MODEL` receives, for each padding side, from the trace."""
+    from helpers.widgets import tracer_view
 
-    The function gets a :class:`helpers.tracing.MaskTrace` and must return the name
-    of the first layer that receives a mask and passes none on *without using it*
-    (event "destroyed"), or None when no layer does. A layer that consumes the mask
-    (uses it, then emits none, like ``LSTM`` without ``return_sequences``) does not
-    drop it.
+    return {padding: np.asarray(tracer_view(SPLIT_MODEL, padding=padding).trace["lstm"].mask_in, dtype=bool)
+            for padding in ("post", "pre")}
+
+
+def check_second_half_masks(second_half_masks):
+    """Check ``second_half_masks()``: the reader's prediction of the mask after ``TemporalSplit``.
+
+    In the tracer model :data:`SPLIT_MODEL` the guide's three sequences (3, 5 and 6
+    ids) are padded to 6 steps, embedded with ``mask_zero=True`` and split in two
+    halves of 3 steps; the LSTM reads the second half. The reader predicts, without
+    running anything, the mask that LSTM receives, for post- and for pre-padding.
+    The answer is compared with what ``trace_masks`` records.
 
     Args:
-        layer_that_drops_mask: the reader's function.
-        models: names of :data:`helpers.widgets.TRACER_MODELS` to test on (default: all).
+        second_half_masks: a function without arguments returning a dict
+            ``{"post": mask, "pre": mask}``, each a boolean array (or nested list)
+            of shape (3, 3), True for a kept step.
 
     Returns:
         a :class:`helpers.exercises.CheckResult`.
     """
-    from helpers.widgets import TRACER_MODELS, tracer_view
-
-    result = CheckResult("Find the layer that drops the mask")
-    for name in models or TRACER_MODELS:
-        trace = tracer_view(name).trace
-        expected = _expected_drop(trace)
-        got, problem = call_student(layer_that_drops_mask, trace)
-        if problem:
-            result.problems.append(f"{name}: {problem}")
+    result = CheckResult("The mask after the split")
+    got, problem = call_student(second_half_masks)
+    if problem:
+        result.problems.append(problem)
+        return result
+    if not isinstance(got, dict) or set(got) != {"post", "pre"}:
+        keys = sorted(got) if isinstance(got, dict) else type(got).__name__
+        result.problems.append(f"return a dict with the keys 'post' and 'pre', got {keys}")
+        return result
+    expected = _expected_split_masks()
+    answers = {side: to_numpy(got[side]) for side in ("post", "pre")}
+    if all(a is not None and a.shape == (3, 3) for a in answers.values()):
+        swapped = all(np.array_equal(answers[a].astype(bool), expected[b]) for a, b in (("post", "pre"), ("pre", "post")))
+        if swapped:
+            result.problems.append("the two masks are swapped: post-padding puts the zeros at the END of each row")
             return result
-        if got == expected:
-            continue
-        if got is not None and not isinstance(got, str):
-            result.problems.append(
-                f"{name}: return a layer name (a str such as {trace.layers[0]!r}) or None, "
-                f"got a {type(got).__name__}"
-            )
-            continue
-        if got is None:
-            result.problems.append(f"{name}: you returned None, but {expected!r} drops the mask (event 'destroyed')")
-            continue
-        if got not in trace.layers:
-            result.problems.append(f"{name}: there is no layer {got!r}; the layers are {trace.layers}")
-            continue
-        event = trace[got].event
-        why = {
-            "consumed": "consumes the mask: its call() uses it, which is not dropping it",
-            "created": "creates the mask",
-            "passed": "passes the mask on unchanged",
-            "changed": "changes the mask and passes the new one on",
-            "none": "never received a mask",
-            "destroyed": "drops the mask, but it is not the first layer to do so",
-        }[event]
-        answer = f"the answer is {expected!r}" if expected else "no layer drops the mask here, so the answer is None"
-        result.problems.append(f"{name}: you returned {got!r}, which {why}; {answer}")
+        for side in ("post", "pre"):
+            first_half = _full_mask(side)[:, :3]
+            if np.array_equal(answers[side].astype(bool), first_half) and not np.array_equal(first_half, expected[side]):
+                result.problems.append(
+                    f"{side}-padded: this is the mask of the FIRST half (steps 0 to 2); "
+                    "the LSTM reads the second half (steps 3 to 5)")
+                return result
+    for side in ("post", "pre"):
+        result.problems += compare_masks(answers[side], expected[side], case=f"{side}-padded")
     return result
+
+
+def _full_mask(padding):
+    from helpers.widgets import tracer_inputs
+
+    return tracer_inputs(padding) != 0
 
 
 def _expected_padded_key_weight(weights, mask):
