@@ -353,3 +353,4 @@ class TemporalSoftmax(keras.layers.Layer):
 
     def get_config(self):
         return super().get_config()
+from helpers.layers.convolution import MaskedConv1D, MaskedGlobalMaxPooling1D, PairedMaskedMean  # noqa: E402,F401
