@@ -5,7 +5,8 @@ explicitly (``supports_masking`` and/or ``compute_mask``), has a ``get_config``
 and is registered for ``.keras`` saving under the package ``"padding_masking"``.
 
 Submodules: ``embeddings`` (layers that make a mask), ``steps`` (layers that pass
-one on, change it or consume it), ``package`` (the registration name).
+one on, change it or consume it), ``convolution`` (masked convolution, pooling and a
+two-input layer), ``package`` (the registration name).
 
 | layer            | what it does with the mask                              |
 |------------------|---------------------------------------------------------|
@@ -14,10 +15,16 @@ one on, change it or consume it), ``package`` (the registration name).
 | TemporalSplit    | changes it: splits it in two along the time axis        |
 | TemporalSoftmax  | consumes it: masked steps get weight 0, emits no mask   |
 | EmbeddingLSTM    | makes one inside and passes it to its LSTM by hand      |
+| MaskedConv1D     | zeroes padded steps, convolves, passes the mask on      |
+| MaskedGlobalMaxPooling1D | the maximum over real steps; consumes the mask  |
+| PairedMaskedMean | two inputs, two masks (``a_mask``, ``b_mask``)          |
 """
 
 from helpers.layers.embeddings import CustomEmbedding, EmbeddingLSTM
 from helpers.layers.package import PACKAGE
 from helpers.layers.steps import MyActivation, TemporalSoftmax, TemporalSplit
 
-__all__ = ["PACKAGE", "CustomEmbedding", "EmbeddingLSTM", "MyActivation", "TemporalSoftmax", "TemporalSplit"]
+from helpers.layers.convolution import MaskedConv1D, MaskedGlobalMaxPooling1D, PairedMaskedMean
+
+__all__ = ["PACKAGE", "CustomEmbedding", "EmbeddingLSTM", "MaskedConv1D", "MaskedGlobalMaxPooling1D", "MyActivation",
+           "PairedMaskedMean", "TemporalSoftmax", "TemporalSplit"]
