@@ -10,7 +10,7 @@ take no mask: padded steps enter the convolution's windows and the maximum.
 import keras
 from keras import ops
 
-from helpers.layers import PACKAGE
+from helpers.layers.package import PACKAGE
 
 
 def _time_mask(layer, inputs, mask):

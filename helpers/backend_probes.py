@@ -1,0 +1,225 @@
+"""Probes that :func:`helpers.backends.run_probes` runs inside a process of one backend.
+
+Each probe imports Keras (whose backend the process fixed with ``KERAS_BACKEND``),
+measures one thing and returns plain JSON data (lists, numbers, strings), so that
+the results of three processes can be set side by side and compared.
+"""
+
+import numpy as np
+
+#: The ids every probe feeds: two rows, post-padded with 0.
+IDS = [[1, 2, 3, 0, 0], [4, 1, 0, 0, 0]]
+
+#: Sizes of the small model of :func:`same_model` (and of :func:`model_weights`).
+VOCAB, EMBED, UNITS, OUT = 6, 4, 3, 2
+
+
+def _error(exc):
+    """``"TypeName: first line of the message"``, short enough for a table."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first[:90]}"
+
+
+def _side_table_size():
+    """How many tensors Keras's mask side table holds (see tensor_attributes.py)."""
+    from keras.src.backend.common import global_state
+
+    return len(global_state.get_global_attribute("_keras_mask_dict") or {})
+
+
+def _inside_compiled_function(layer, ids):
+    """Where the mask goes when ``layer`` runs inside the backend's compiled function.
+
+    ``fit`` and ``predict`` compile their step with ``tf.function`` on TensorFlow and
+    ``jax.jit`` on JAX; on PyTorch they run eagerly (unless ``jit_compile=True``), so
+    there the eager answer is the one that counts. Returns (compiler, on_tensor, side).
+    """
+    import keras
+
+    seen = {}
+
+    def step(x):
+        out = layer(x)
+        seen["on_tensor"] = "_keras_mask" in getattr(out, "__dict__", {})
+        seen["side"] = _side_table_size()
+        return out
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.function(step)(ids)
+        return "tf.function", seen["on_tensor"], seen["side"]
+    if backend == "jax":
+        import jax
+
+        jax.jit(step)(ids)
+        return "jax.jit", seen["on_tensor"], seen["side"]
+    return "(eager)", None, None
+
+
+def mask_storage():
+    """Where the mask of an eager ``Embedding(mask_zero=True)`` output is kept.
+
+    Returns a dict: the backend, the Keras version, the output's tensor type, whether
+    the tensor itself holds a ``_keras_mask`` attribute and how many entries Keras's
+    side table holds (eagerly, and inside the backend's compiled function), and the
+    mask read three ways: the attribute, ``compute_mask`` and Keras's own reader.
+    """
+    import keras
+
+    from keras.src.backend import get_keras_mask as keras_mask
+
+    layer = keras.layers.Embedding(VOCAB, EMBED, mask_zero=True)
+    ids = np.array(IDS)
+    out = layer(ids)
+    attribute = getattr(out, "_keras_mask", None)
+    as_list = (lambda m: None if m is None else keras.ops.convert_to_numpy(m).tolist())
+    eager_side_table = _side_table_size()
+    compiled = _inside_compiled_function(layer, ids)
+    return {
+        "compiled_with": compiled[0],
+        "compiled_attribute_on_tensor": compiled[1],
+        "compiled_side_table_entries": compiled[2],
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "tensor_type": f"{type(out).__module__}.{type(out).__name__}",
+        "attribute_on_tensor": "_keras_mask" in getattr(out, "__dict__", {}) or attribute is not None,
+        "side_table_entries": eager_side_table,
+        "mask_from_attribute": as_list(attribute),
+        "mask_from_compute_mask": as_list(layer.compute_mask(ids)),
+        "mask_from_keras_mask": as_list(keras_mask(out)),
+    }
+
+
+def targets():
+    """Targets of :func:`same_model`'s loss: at step ``t`` every feature is ``t``.
+
+    Padded steps (3 and 4) then sit far from the model's outputs, so a loss that
+    counted them would differ clearly from the masked one.
+    """
+    steps = len(IDS[0])
+    return np.broadcast_to(np.arange(steps, dtype="float32")[None, :, None], (len(IDS), steps, OUT)).copy()
+
+
+def model_weights(seed=0):
+    """The weights of :func:`same_model`, drawn from NumPy with ``seed``, as lists."""
+    rng = np.random.default_rng(seed)
+    shapes = [(VOCAB, EMBED), (EMBED, 4 * UNITS), (UNITS, 4 * UNITS), (4 * UNITS,), (UNITS, OUT), (OUT,)]
+    return [rng.normal(scale=0.5, size=s).round(6).tolist() for s in shapes]
+
+
+def _build_model():
+    import keras
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(VOCAB, EMBED, mask_zero=True)(inputs)
+    x = keras.layers.LSTM(UNITS, return_sequences=True)(x)
+    outputs = keras.layers.Dense(OUT)(x)
+    return keras.Model(inputs, outputs)
+
+
+def same_model(weights):
+    """Embedding(mask_zero) -> LSTM -> Dense with the given weights, on :data:`IDS`.
+
+    Returns the outputs at every step, the mask the output carries, and the masked
+    mean squared error against :func:`targets` from ``evaluate`` (which sees the mask).
+    """
+    import keras
+
+    from keras.src.backend import get_keras_mask as keras_mask
+
+    model = _build_model()
+    model.set_weights([np.asarray(w, dtype="float32") for w in weights])
+    ids = np.array(IDS)
+    out = model(ids)
+    model.compile(loss="mse")
+    loss = model.evaluate(ids, targets(), verbose=0)
+    return {
+        "outputs": keras.ops.convert_to_numpy(out).tolist(),
+        "output_mask": keras.ops.convert_to_numpy(keras_mask(out)).tolist(),
+        "evaluate_mse": float(loss),
+    }
+
+
+def tensorflow_only():
+    """What works on this backend among the things the book uses from TensorFlow.
+
+    Returns a dict mapping a feature to ``"works"`` or the error it raised.
+    """
+    import keras
+
+    results = {}
+    out = keras.layers.Embedding(VOCAB, EMBED)(np.array(IDS))
+    try:
+        out.numpy()
+        results["tensor.numpy()"] = "works"
+    except Exception as exc:  # noqa: BLE001 - any failure is the finding
+        results["tensor.numpy()"] = _error(exc)
+    try:
+        keras.ops.convert_to_numpy(out)
+        results["keras.ops.convert_to_numpy"] = "works"
+    except Exception as exc:  # noqa: BLE001
+        results["keras.ops.convert_to_numpy"] = _error(exc)
+    try:
+        keras.Input(shape=(None,), ragged=True)
+        results["keras.Input(ragged=True)"] = "works"
+    except Exception as exc:  # noqa: BLE001
+        results["keras.Input(ragged=True)"] = _error(exc)
+    try:
+        import tensorflow as tf
+
+        model = _build_model()
+        model.compile(loss="mse")
+        data = tf.data.Dataset.from_tensor_slices(
+            (np.array(IDS), np.ones((len(IDS), len(IDS[0]), OUT), "float32"))).batch(2)
+        model.fit(data, epochs=1, verbose=0)
+        results["fit on a tf.data.Dataset"] = "works"
+    except Exception as exc:  # noqa: BLE001
+        results["fit on a tf.data.Dataset"] = _error(exc)
+    return results
+
+
+def _cudnn_mask_check(backend):
+    """The function the backend's LSTM runs on a mask before it takes the cuDNN path."""
+    if backend == "jax":
+        import importlib
+
+        rnn = importlib.import_module("keras.src.backend.jax.rnn")
+
+        def check(mask):
+            # jax's lstm declines cuDNN for any mask: NotImplementedError sends Keras to its loop
+            rnn.lstm(None, None, None, mask, None, None, None, None, None)
+
+        return check
+    if backend == "torch":
+        from keras.src.backend.torch.rnn import _assert_valid_mask
+    else:
+        from keras.src.backend.tensorflow.rnn import _assert_valid_mask
+    return _assert_valid_mask
+
+
+def cudnn_rules():
+    """Run, on the CPU, the check each backend applies to a mask before using cuDNN.
+
+    TensorFlow and PyTorch accept only strictly right-padded masks with no empty row
+    (``_assert_valid_mask`` in ``keras/src/backend/{tensorflow,torch}/rnn.py``); JAX's
+    LSTM declines cuDNN for any mask (``keras/src/backend/jax/rnn.py``, ``lstm``).
+    Returns, for a right-padded and a left-padded mask, ``"accepted"`` or the error.
+    """
+    import keras
+
+    masks = {"right-padded": [[True, True, False]], "left-padded": [[False, True, True]]}
+    check = _cudnn_mask_check(keras.backend.backend())
+    out = {}
+    for name, mask in masks.items():
+        try:
+            check(keras.ops.convert_to_tensor(np.array(mask)))
+            out[name] = "accepted"
+        except Exception as exc:  # noqa: BLE001 - the error is the finding
+            out[name] = _error(exc)
+    return out
+
+
+#: Every probe, by name.
+PROBES = {f.__name__: f for f in (mask_storage, same_model, tensorflow_only, cudnn_rules)}

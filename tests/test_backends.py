@@ -1,0 +1,37 @@
+"""helpers.backends: one process per backend; bad requests are refused before any process starts."""
+
+import pytest
+
+from helpers import backend_probes
+from helpers.backends import BACKENDS, available_backends, run_probes
+
+
+def test_every_backend_is_installed_with_the_book():
+    assert available_backends() == BACKENDS
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_probe_runs_in_its_own_backend(backend):
+    result = run_probes(backend, ["mask_storage"])["mask_storage"]
+    assert result["backend"] == backend
+    assert result["mask_from_compute_mask"] == [[v != 0 for v in row] for row in backend_probes.IDS]
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        run_probes("numpy-ish", ["mask_storage"])
+
+
+def test_unknown_probe():
+    with pytest.raises(ValueError, match=r"unknown probes \['nope'\]"):
+        run_probes("jax", ["nope"])
+
+
+def test_probes_must_be_a_list_of_names():
+    with pytest.raises(TypeError, match="probes must be a list"):
+        run_probes("jax", "mask_storage")
+
+
+def test_a_failing_child_reports_its_error():
+    with pytest.raises(RuntimeError, match="exited with status"):
+        run_probes("jax", ["same_model"], kwargs={"same_model": {"weights": [[1.0]]}})
