@@ -13,6 +13,24 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def _import_tensorflow_quietly():
+    """Import TensorFlow with file descriptor 2 sent to /dev/null: its C++ start-up lines (CUDA
+    notices) are written before its log level is read, and would otherwise reach the terminal
+    when pytest collects helpers' modules (which import Keras)."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
+
+
 @pytest.fixture(autouse=True)
 def _doctest_like_a_chapter(request):
     from _pytest.doctest import DoctestItem

@@ -252,3 +252,22 @@ def test_the_harness_fails_a_layer_that_loses_its_mask():
     outputs, _, _ = _quietly(_eager_call, case, case.make())
     with pytest.raises(AssertionError, match="carries no mask"):
         _check_masks(outputs, case, "Dense")
+
+
+def test_a_new_registered_layer_without_a_case_is_reported():
+    """The discovery can fail: a layer registered by a helpers module but missing from CASES is named."""
+
+    class Unlisted(keras.layers.Layer):
+        pass
+
+    Unlisted.__module__ = "helpers.some_new_module"
+    name = "harness_selftest>Unlisted"
+    keras.saving.register_keras_serializable(package="harness_selftest")(Unlisted)
+    try:
+        found = registered_layers()
+        assert name in found and name not in CASES
+        with pytest.raises(pytest.fail.Exception, match="has no harness case: add one to CASES"):
+            _case_of(name)
+    finally:
+        keras.saving.get_custom_objects().pop(name, None)
+    assert name not in registered_layers()
