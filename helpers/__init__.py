@@ -11,6 +11,7 @@ Chapters' tools:
 Layers and models:
     layers             mask-aware custom layers of Part II
                        (``embeddings``: make a mask; ``steps``: pass, change or consume it)
+                       (``convolution``: masked Conv1D, max pooling, a two-input layer)
     tutorial_versions  the tutorials' wrong layers, kept to demonstrate the errata
     attention          masked self-attention layers (``layers``) and models (``models``) of Part III
 
@@ -22,7 +23,12 @@ Data and devices:
 Masks:
     masks              read the Keras mask attached to a tensor, on every backend
     tracing            ``trace_masks``: follow a mask through a model
-                       (``trace``: the walk; ``records``: its table; ``figure``: its plot)
+                       (``trace``: the walk; ``records``: its table; ``figure``: its plot;
+                       ``roles``: tables of what built-in layers do with a mask)
+
+Backends:
+    backends           run probes under TensorFlow, JAX and PyTorch, one process each
+    backend_probes     the probes: mask storage, one model on every backend, cuDNN checks
 
 Figures and explorers:
     plots              figures: padded batches and masks (``batches``), the one attention

@@ -22,9 +22,9 @@ def _error(exc):
 
 def _side_table_size():
     """How many tensors Keras's mask side table holds (see tensor_attributes.py)."""
-    from keras.src.backend.common import global_state
+    from helpers.keras_internals import keras_mask_side_table
 
-    return len(global_state.get_global_attribute("_keras_mask_dict") or {})
+    return len(keras_mask_side_table())
 
 
 def _inside_compiled_function(layer, ids):
@@ -68,13 +68,16 @@ def mask_storage():
     """
     import keras
 
-    from keras.src.backend import get_keras_mask as keras_mask
+    from helpers.keras_internals import get_keras_mask as keras_mask
 
     layer = keras.layers.Embedding(VOCAB, EMBED, mask_zero=True)
     ids = np.array(IDS)
     out = layer(ids)
     attribute = getattr(out, "_keras_mask", None)
-    as_list = (lambda m: None if m is None else keras.ops.convert_to_numpy(m).tolist())
+
+    def as_list(m):
+        return None if m is None else keras.ops.convert_to_numpy(m).tolist()
+
     eager_side_table = _side_table_size()
     compiled = _inside_compiled_function(layer, ids)
     return {
@@ -127,7 +130,7 @@ def same_model(weights):
     """
     import keras
 
-    from keras.src.backend import get_keras_mask as keras_mask
+    from helpers.keras_internals import get_keras_mask as keras_mask
 
     model = _build_model()
     model.set_weights([np.asarray(w, dtype="float32") for w in weights])
@@ -180,25 +183,6 @@ def tensorflow_only():
     return results
 
 
-def _cudnn_mask_check(backend):
-    """The function the backend's LSTM runs on a mask before it takes the cuDNN path."""
-    if backend == "jax":
-        import importlib
-
-        rnn = importlib.import_module("keras.src.backend.jax.rnn")
-
-        def check(mask):
-            # jax's lstm declines cuDNN for any mask: NotImplementedError sends Keras to its loop
-            rnn.lstm(None, None, None, mask, None, None, None, None, None)
-
-        return check
-    if backend == "torch":
-        from keras.src.backend.torch.rnn import _assert_valid_mask
-    else:
-        from keras.src.backend.tensorflow.rnn import _assert_valid_mask
-    return _assert_valid_mask
-
-
 def cudnn_rules():
     """Run, on the CPU, the check each backend applies to a mask before using cuDNN.
 
@@ -209,8 +193,10 @@ def cudnn_rules():
     """
     import keras
 
+    from helpers.keras_internals import cudnn_mask_check
+
     masks = {"right-padded": [[True, True, False]], "left-padded": [[False, True, True]]}
-    check = _cudnn_mask_check(keras.backend.backend())
+    check = cudnn_mask_check(keras.backend.backend())
     out = {}
     for name, mask in masks.items():
         try:

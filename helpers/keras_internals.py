@@ -16,6 +16,8 @@ functions, never ``keras.src`` directly.
 :func:`inbound_node`          ``Operation._inbound_nodes[i]``
 :func:`lambda_expects_mask`   ``Lambda._fn_expects_mask_arg``
 :func:`tensorflow_rnn`        ``keras.src.backend.tensorflow.rnn`` (cuDNN conditions)
+:func:`keras_mask_side_table` the side table of masks for tensors that refuse attributes
+:func:`cudnn_mask_check`      a backend's mask check before its cuDNN LSTM path
 ============================  ======================================================
 
 Example:
@@ -123,3 +125,32 @@ def tensorflow_rnn():
         if not hasattr(module, name):
             raise _missing(f"keras.src.backend.tensorflow.rnn.{name}")
     return module
+
+
+def keras_mask_side_table():
+    """Keras's side table of masks, ``{id(tensor): mask}``, for tensors that refuse attributes.
+
+    ``set_keras_mask`` falls back to it when ``setattr`` fails (a JAX tracer inside
+    ``jax.jit``, for instance); it is empty until then.
+    """
+    global_state = _import("keras.src.backend.common.global_state")
+    return global_state.get_global_attribute("_keras_mask_dict") or {}
+
+
+def cudnn_mask_check(backend):
+    """The check the ``backend``'s LSTM applies to a mask before it takes the cuDNN path.
+
+    TensorFlow and PyTorch: ``_assert_valid_mask`` of ``keras/src/backend/<backend>/rnn.py``
+    (fails unless the mask is right-padded with no empty row). JAX: its ``lstm``, which
+    raises ``NotImplementedError`` (back to Keras's generic loop) for any mask.
+    """
+    if backend == "jax":
+        lstm = _import("keras.src.backend.jax.rnn", "lstm")
+
+        def check(mask):
+            lstm(None, None, None, mask, None, None, None, None, None)
+
+        return check
+    if backend not in ("tensorflow", "torch"):
+        raise ValueError(f"backend must be 'tensorflow', 'jax' or 'torch'. Received: backend={backend!r}")
+    return _import(f"keras.src.backend.{backend}.rnn", "_assert_valid_mask")

@@ -1,7 +1,6 @@
 """The backends chapter's self-checks: the book's solutions pass, typical mistakes get specific feedback."""
 
 import keras
-import numpy as np
 import pytest
 
 from helpers.exercises.backends import check_lstm_path, check_real_steps

@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from nbtools import run_solution
 
 from helpers.exercises.layer_questions import check_conv_model, check_merged_masks, keras_merged_masks
-from nbtools import run_solution
 
 CH15 = "15_layers_around_masks"
 

@@ -118,13 +118,15 @@ def check_second_half_masks(second_half_masks):
     expected = _expected_split_masks()
     answers = {side: to_numpy(got[side]) for side in ("post", "pre")}
     if all(a is not None and a.shape == (3, 3) for a in answers.values()):
-        swapped = all(np.array_equal(answers[a].astype(bool), expected[b]) for a, b in (("post", "pre"), ("pre", "post")))
+        pairs = (("post", "pre"), ("pre", "post"))
+        swapped = all(np.array_equal(answers[a].astype(bool), expected[b]) for a, b in pairs)
         if swapped:
             result.problems.append("the two masks are swapped: post-padding puts the zeros at the END of each row")
             return result
         for side in ("post", "pre"):
             first_half = _full_mask(side)[:, :3]
-            if np.array_equal(answers[side].astype(bool), first_half) and not np.array_equal(first_half, expected[side]):
+            first_half_given = np.array_equal(answers[side].astype(bool), first_half)
+            if first_half_given and not np.array_equal(first_half, expected[side]):
                 result.problems.append(
                     f"{side}-padded: this is the mask of the FIRST half (steps 0 to 2); "
                     "the LSTM reads the second half (steps 3 to 5)")

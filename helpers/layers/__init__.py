@@ -20,11 +20,10 @@ two-input layer), ``package`` (the registration name).
 | PairedMaskedMean | two inputs, two masks (``a_mask``, ``b_mask``)          |
 """
 
+from helpers.layers.convolution import MaskedConv1D, MaskedGlobalMaxPooling1D, PairedMaskedMean
 from helpers.layers.embeddings import CustomEmbedding, EmbeddingLSTM
 from helpers.layers.package import PACKAGE
 from helpers.layers.steps import MyActivation, TemporalSoftmax, TemporalSplit
-
-from helpers.layers.convolution import MaskedConv1D, MaskedGlobalMaxPooling1D, PairedMaskedMean
 
 __all__ = ["PACKAGE", "CustomEmbedding", "EmbeddingLSTM", "MaskedConv1D", "MaskedGlobalMaxPooling1D", "MyActivation",
            "PairedMaskedMean", "TemporalSoftmax", "TemporalSplit"]
