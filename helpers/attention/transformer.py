@@ -50,13 +50,14 @@ def make_reversal_arrays(num_examples, seed=0, min_digits=2, max_digits=6, lengt
     Returns:
         ``(source, decoder_input, target)``, int32 arrays ``(num_examples, length)``:
         ``source`` the digits; ``target`` the reversed digits then END;
-        ``decoder_input`` START then the target without its last step (teacher
-        forcing: step ``i`` sees the target up to ``i - 1``).
+        ``decoder_input`` START then the reversed digits, without END (teacher
+        forcing: step ``i`` sees the target up to ``i - 1``); it has the same
+        padding as ``target``.
 
     Example:
         >>> source, decoder_input, target = make_reversal_arrays(1, seed=0, max_digits=3)
         >>> source.tolist(), decoder_input.tolist(), target.tolist()
-        ([[11, 9, 0, 0]], [[1, 9, 11, 0]], [[9, 11, 2, 0]])
+        ([[9, 8, 5, 0]], [[1, 5, 8, 9]], [[5, 8, 9, 2]])
     """
     _positive_int("make_reversal_arrays", "num_examples", num_examples)
     _positive_int("make_reversal_arrays", "min_digits", min_digits)
@@ -76,6 +77,9 @@ def make_reversal_arrays(num_examples, seed=0, min_digits=2, max_digits=6, lengt
         target[row, :n] = digits[::-1]
         target[row, n] = END
     decoder_input = np.concatenate([np.full((num_examples, 1), START, np.int32), target[:, :-1]], axis=1)
+    # The end token is never an input (nothing follows it): the decoder input has the
+    # same real steps as the target, so one mask serves both.
+    decoder_input[decoder_input == END] = PAD
     return source, decoder_input, target
 
 
@@ -150,7 +154,7 @@ class EncoderBlock(keras.layers.Layer):
 
     The mask is passed on unchanged. Example:
         >>> block = EncoderBlock(8, 2, 16)
-        >>> block(np.zeros((1, 3, 8), "float32"), mask=np.array([[True, True, False]])).shape
+        >>> tuple(block(np.zeros((1, 3, 8), "float32"), mask=np.array([[True, True, False]])).shape)
         (1, 3, 8)
     """
 
@@ -206,7 +210,7 @@ class DecoderBlock(keras.layers.Layer):
     Example:
         >>> block = DecoderBlock(8, 2, 16)
         >>> x, memory = np.zeros((1, 4, 8), "float32"), np.zeros((1, 3, 8), "float32")
-        >>> block(x, memory, inputs_mask=np.array([[True, True, True, False]])).shape
+        >>> tuple(block(x, memory, inputs_mask=np.array([[True, True, True, False]])).shape)
         (1, 4, 8)
     """
 
@@ -237,8 +241,9 @@ class DecoderBlock(keras.layers.Layer):
         x = self.norm_2(x + self.cross_attention(x, encoder_outputs, attention_mask=cross_mask))
         return self.norm_3(x + self.feed_forward(x))
 
-    def compute_mask(self, inputs, encoder_outputs=None, inputs_mask=None, encoder_outputs_mask=None):
-        return inputs_mask
+    def compute_mask(self, inputs, mask=None):
+        # Keras calls compute_mask(first tensor argument, its mask): the decoder's mask.
+        return mask
 
     def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
         return tuple(inputs_shape)
