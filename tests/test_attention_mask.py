@@ -125,3 +125,37 @@ def test_bad_types_raise_type_error():
 def test_docstring_example_runs():
     result = doctest.testmod(masks_module, extraglobs={"attention_mask": attention_mask}, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 2 and result.failed == 0
+
+
+# ----- helpers.attention.transformer (chapter 14's layers) ------------------------------
+
+from helpers.attention.transformer import (  # noqa: E402
+    DecoderBlock, EncoderBlock, TokenAndPosition, build_encoder_decoder, make_reversal_arrays)
+
+
+def test_reversal_arrays_share_one_padding():
+    source, decoder_input, target = make_reversal_arrays(50, seed=3)
+    np.testing.assert_array_equal(decoder_input != 0, target != 0)
+    np.testing.assert_array_equal((source != 0).sum(1) + 1, (target != 0).sum(1))
+    with pytest.raises(ValueError, match="length=4 is too short for 6 digits"):
+        make_reversal_arrays(2, length=4)
+    with pytest.raises(ValueError, match="min_digits=5 > max_digits=3"):
+        make_reversal_arrays(2, min_digits=5, max_digits=3)
+
+
+@pytest.mark.parametrize("layer", [TokenAndPosition(13, 8, 4), EncoderBlock(8, 2, 16), DecoderBlock(8, 2, 16)])
+def test_layer_config_round_trip(layer):
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config() and clone.supports_masking
+
+
+def test_model_logits_carry_the_decoder_mask_and_ignore_padding_length():
+    keras.utils.set_random_seed(0)
+    model = build_encoder_decoder(max_length=12, dim=8, heads=2, hidden=8)
+    source, decoder_input, target = make_reversal_arrays(4, seed=0)
+    logits = model([source, decoder_input])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(logits._keras_mask), target != 0)
+    longer = model([np.pad(source, ((0, 0), (0, 3))), np.pad(decoder_input, ((0, 0), (0, 3)))])
+    real = target != 0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(longer)[:, :7][real],
+                               keras.ops.convert_to_numpy(logits)[real], atol=1e-5)
