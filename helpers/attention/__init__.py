@@ -17,10 +17,15 @@ can show it; the default ``mask_axis="key"`` is correct.
 Every layer uses ``keras.ops``, has a ``get_config`` and is registered for
 ``.keras`` saving under the package ``"padding_masking"``.
 
-Submodules: ``layers`` (the four layers), ``models`` (``build_reflect_model``, ``build_mha_model``).
+Submodules: ``layers`` (the four layers), ``models`` (``build_reflect_model``, ``build_mha_model``),
+``masks`` (``attention_mask``: the mask ``MultiHeadAttention`` builds, by hand), ``transformer``
+(the encoder-decoder blocks of the Transformer chapters).
 """
 
 from helpers.attention.layers import PACKAGE, Embed, KeyPaddingMask, PadMasking, Reflect
 from helpers.attention.models import build_mha_model, build_reflect_model
 
-__all__ = ["PACKAGE", "Embed", "KeyPaddingMask", "PadMasking", "Reflect", "build_mha_model", "build_reflect_model"]
+from helpers.attention.masks import attention_mask
+
+__all__ = ["PACKAGE", "Embed", "KeyPaddingMask", "PadMasking", "Reflect", "attention_mask", "build_mha_model",
+           "build_reflect_model"]
