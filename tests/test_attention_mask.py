@@ -130,7 +130,12 @@ def test_docstring_example_runs():
 # ----- helpers.attention.transformer (chapter 14's layers) ------------------------------
 
 from helpers.attention.transformer import (  # noqa: E402
-    DecoderBlock, EncoderBlock, TokenAndPosition, build_encoder_decoder, make_reversal_arrays)
+    DecoderBlock,
+    EncoderBlock,
+    TokenAndPosition,
+    build_encoder_decoder,
+    make_reversal_arrays,
+)
 
 
 def test_reversal_arrays_share_one_padding():

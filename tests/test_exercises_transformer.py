@@ -1,6 +1,7 @@
 """The exercise checks of chapters 13 and 14: solutions pass, typical mistakes get specific feedback."""
 
 import numpy as np
+from nbtools import read_chapter, run_solution
 
 from helpers.exercises.transformer import (
     check_cross_mask,
@@ -8,7 +9,6 @@ from helpers.exercises.transformer import (
     check_masked_token_loss,
     check_shift_right,
 )
-from nbtools import read_chapter, run_solution
 
 CH13 = "13_transformer_masks"
 CH14 = "14_encoder_decoder"

@@ -23,9 +23,8 @@ Submodules: ``layers`` (the four layers), ``models`` (``build_reflect_model``, `
 """
 
 from helpers.attention.layers import PACKAGE, Embed, KeyPaddingMask, PadMasking, Reflect
-from helpers.attention.models import build_mha_model, build_reflect_model
-
 from helpers.attention.masks import attention_mask
+from helpers.attention.models import build_mha_model, build_reflect_model
 
 __all__ = ["PACKAGE", "Embed", "KeyPaddingMask", "PadMasking", "Reflect", "attention_mask", "build_mha_model",
            "build_reflect_model"]

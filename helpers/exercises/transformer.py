@@ -121,7 +121,8 @@ def check_decoder_masks(decoder_masks):
                 result.problems.append(f"{name}: the self-attention mask has no key padding: real queries attend "
                                        "to padded target steps (with pre-padding the causal mask does not hide them)")
                 continue
-            if np.array_equal(self_mask, q[:, :, None] & q[:, None, :]) and not np.array_equal(self_mask, expected_self):
+            padding_only = q[:, :, None] & q[:, None, :]
+            if np.array_equal(self_mask, padding_only) and not np.array_equal(self_mask, expected_self):
                 result.problems.append(f"{name}: the self-attention mask is not causal: step i must not see "
                                        "steps after i")
                 continue
