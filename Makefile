@@ -12,7 +12,7 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # test is left out: the budget is for the default settings.
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget"
 
-.PHONY: venv book test execute serve timings benchmark browser clean \
+.PHONY: venv book test execute serve timings benchmark browser student clean \
 	variants variant-onednn-off variant-one-thread
 
 venv: $(STAMP)
@@ -52,6 +52,11 @@ variant-onednn-off: $(STAMP)
 
 variant-one-thread: $(STAMP)
 	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(NBVAL)
+
+# The student edition: student/NN_name.ipynb, each chapter with exercises minus its
+# solutions (tools/student.py); committed, and tests/test_student.py checks it is current.
+student: $(STAMP)
+	$(BIN)/python tools/student.py
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute.py $(CHAPTERS)
