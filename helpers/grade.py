@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 
-from helpers.grading.exercises import (find_exercises, is_import_only, make_stub, raises_not_implemented,
+from helpers.grading.exercises import (find_exercises, make_stub, raises_not_implemented,
                                       top_level_imports)
 from helpers.grading.execute import _kill_group, child_env, run_notebook
 
@@ -97,12 +97,27 @@ def _normal(source):
         return source
 
 
+def _needed(imports, answer):
+    """The chapter's import statements that bind a name the answer or the check cell
+    uses (so that a checker imports TensorFlow only when the answer needs it)."""
+    try:
+        used = {n.id for n in ast.walk(ast.parse(answer)) if isinstance(n, ast.Name)}
+    except SyntaxError:
+        return []
+    needed = []
+    for source in imports:
+        for node in ast.parse(source).body:
+            bound = {(a.asname or a.name).split(".")[0] for a in node.names}
+            if bound & used or "*" in bound:
+                needed.append(ast.unparse(node))
+    return needed
+
+
 def _jobs(book_nb, book_exercises, nb):
     """(label, job or a ready outcome) for each exercise of the chapter."""
     submitted = {e.label: e for e in find_exercises(nb)}
     for exercise in book_exercises:
-        setup = [top_level_imports(c.source) for c in book_nb.cells[:exercise.cell] if c.cell_type == "code"]
-        setup = [s for s in setup if s]
+        imports = [top_level_imports(c.source) for c in book_nb.cells[:exercise.cell] if c.cell_type == "code"]
         checks = "\n".join(book_nb.cells[i].source for i in exercise.check_cells)
         stub = "\n".join(c if raises_not_implemented(c) else make_stub(c)
                          for c in (book_nb.cells[i].source for i in exercise.answer_cells))
@@ -110,12 +125,14 @@ def _jobs(book_nb, book_exercises, nb):
         if mine is None:
             yield exercise.label, {"status": "not attempted", "feedback": "the exercise is missing from the notebook"}
             continue
-        cells = sorted(mine.answer_cells + [i for i in mine.other_cells if is_import_only(nb.cells[i].source)])
+        book_others = {_normal(book_nb.cells[i].source) for i in exercise.other_cells}
+        cells = sorted(mine.answer_cells + [i for i in mine.other_cells
+                                            if _normal(nb.cells[i].source) not in book_others])
         answer = "\n\n".join(nb.cells[i].source for i in cells)
         if not answer.strip() or _normal(answer) == _normal(stub):
             yield exercise.label, {"status": "not attempted", "feedback": "the stub is unchanged"}
             continue
-        yield exercise.label, {"setup": setup, "checks": checks, "answer": answer}
+        yield exercise.label, {"setup": _needed(imports, answer + "\n" + checks), "checks": checks, "answer": answer}
 
 
 def _read_verdict(fd, timeout):

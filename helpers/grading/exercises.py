@@ -309,6 +309,7 @@ def student_edition(nb, chapter=None):
         kept.append(cell)
     out.cells = kept
     note = nbformat.v4.new_markdown_cell(STUDENT_NOTE)
+    note.id = "student-edition"  # a fixed id: `make student` writes the same file twice
     note.metadata["tags"] = ["student-edition"]
     out.cells.insert(0, note)
     if chapter:
