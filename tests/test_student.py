@@ -111,3 +111,18 @@ def test_make_stub_keeps_imports_and_refuses_bad_code():
     assert stub == 'import numpy as np\n\n\ndef f(a, b=2):\n    raise NotImplementedError("your code here")'
     with pytest.raises(ValueError, match="source"):
         make_stub("def f(:\n")
+
+
+def test_the_teachers_guide_links_every_student_notebook():
+    import yaml
+
+    guide = (ROOT / "reference" / "teachers_guide.md").read_text()
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repository = config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    branch = config["repository"].get("branch", "main")
+    for chapter in WITH_EXERCISES:
+        colab = f"https://colab.research.google.com/github/{repository}/blob/{branch}/student/{chapter.name}"
+        assert colab in guide, f"the teacher's guide has no Colab link {colab}"
+        assert f"{{doc}}`../chapters/{chapter.stem}`" in guide, f"the guide does not describe {chapter.stem}"
+        for exercise in find_exercises(nbformat.read(chapter, as_version=4)):
+            assert exercise.label in guide, f"the guide does not mention {exercise.label}"
