@@ -50,6 +50,10 @@ def lab(tmp_path_factory):
     shutil.copytree(ROOT / "helpers", root / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("settings", "workspaces", "runtime", "config"):
         (root / f".{name}").mkdir()
+    # no "notified about Jupyter news?" prompt (the server does not fetch news either)
+    notification = root / ".settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0",
                JUPYTERLAB_SETTINGS_DIR=str(root / ".settings"), JUPYTERLAB_WORKSPACES_DIR=str(root / ".workspaces"),
@@ -101,7 +105,7 @@ CONTROLS_JS = """cell => Array.from(cell.querySelectorAll('.widget-inline-hbox, 
 
 STATE_JS = """cell => ({
   text: Array.from(cell.querySelectorAll('.jp-OutputArea-output'))
-           .filter(o => !o.querySelector('.jupyter-widgets')).map(o => o.innerText).join('\\n'),
+           .filter(o => !o.querySelector('.jupyter-widgets')).map(o => o.textContent).join('\\n'),
   images: Array.from(cell.querySelectorAll('.jp-OutputArea-output img')).map(i => i.src)
 })"""
 
@@ -112,10 +116,12 @@ def _explorer_cells(tab):
 
 
 def _wait_for_change(cell, before, seconds=120):
+    """The cell's outputs once both the text and the figure have changed (or, after
+    ``seconds``, whatever they are then)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         now = cell.evaluate(STATE_JS)
-        if now != before and now["images"] and now["text"].strip():
+        if now["text"] != before["text"] and now["images"] != before["images"] and now["images"]:
             return now
         time.sleep(0.5)
     return cell.evaluate(STATE_JS)
@@ -182,9 +188,25 @@ def test_the_explorers_work_in_jupyterlab(lab, browser, screenshots):
             cell.screenshot(path=str(screenshots / f"live_widgets_{number}.png"))
             assert after != before, f"{what}: neither the figure nor the text beside it changed"
             assert after["images"] and after["text"].strip(), f"{what}: the figure or the text is gone: {after}"
+        padding.scroll_into_view_if_needed()
         assert dict(padding.evaluate(CONTROLS_JS))["maxlen"] == "4"
         assert "maxlen=4" in padding.evaluate(STATE_JS)["text"]
     finally:
         tab.screenshot(path=str(screenshots / "live_widgets_end.png"), full_page=True)
         context.close()
     assert not blocked, f"requests to other hosts (blocked): {blocked}"
+
+
+def test_the_maxlen_dropdown_selects_longest():
+    """Without a browser: the dropdown's value is an option ("longest" stands for None),
+    so it shows it; choosing it again gives maxlen=None."""
+    from helpers.widgets import PaddingExplorer
+
+    explorer = PaddingExplorer()
+    control = explorer.controls["maxlen"]
+    assert control.value == "longest" and control.label == "longest" and control.index == 0
+    control.value = 4
+    assert explorer.values["maxlen"] == 4
+    control.value = "longest"
+    assert explorer.values["maxlen"] is None and explorer.view.padded.shape == (3, 6)
+    assert PaddingExplorer(maxlen=20).controls["maxlen"].label == "20"
