@@ -32,7 +32,6 @@ import os
 import pathlib
 import secrets
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -236,8 +235,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error(f"--timeout must be positive, got {args.timeout:g}")
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     book = Book(args.chapters)
+    if not book.chapters:
+        print(f"grade: no chapter with exercises in {args.chapters}: run the grader from a clone of the book's "
+              "repository (it takes the checks and the exercises from the chapters)", file=sys.stderr)
+        return 2
     records, unreadable = [], []
     for path in args.submissions:
         try:
