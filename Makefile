@@ -12,7 +12,7 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # test is left out: the budget is for the default settings.
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget"
 
-.PHONY: venv book test unit lint execute serve timings benchmark browser clean \
+.PHONY: venv book test unit lint execute serve timings benchmark browser student clean \
 	variants variant-onednn-off variant-one-thread
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
@@ -66,6 +66,11 @@ unit: $(STAMP)
 # runs the same check inside `make test`.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# The student edition: student/NN_name.ipynb, each chapter with exercises minus its
+# solutions (tools/student.py); committed, and tests/test_student.py checks it is current.
+student: $(STAMP)
+	$(BIN)/python tools/student.py
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute.py $(CHAPTERS)

@@ -223,11 +223,15 @@ class PaddingExplorer(_Explorer):
     def _outputs(self, view):
         return [TextOutput(str(view)), FigureOutput(view.figure(), view.describe())]
 
+    def _from_control(self, name, value):
+        return None if name == "maxlen" and value == "longest" else value
+
     def _make_controls(self):
         import ipywidgets as w
 
         v = self._values
-        maxlen_options = [("longest", None)] + [(str(n), n) for n in self.MAXLEN_CHOICES]
+        # "longest" stands for maxlen=None: a Dropdown whose value is None shows nothing selected.
+        maxlen_options = [("longest", "longest")] + [(str(n), n) for n in self.MAXLEN_CHOICES]
         if v["maxlen"] is not None and v["maxlen"] not in self.MAXLEN_CHOICES:
             maxlen_options.append((str(v["maxlen"]), v["maxlen"]))
         return {
@@ -235,7 +239,7 @@ class PaddingExplorer(_Explorer):
                 value=v["sequences"], description="sequences", rows=4, continuous_update=False,
                 layout=w.Layout(width="30em"),
             ),
-            "maxlen": w.Dropdown(options=maxlen_options, value=v["maxlen"], description="maxlen"),
+            "maxlen": w.Dropdown(options=maxlen_options, value=v["maxlen"] or "longest", description="maxlen"),
             "padding": w.ToggleButtons(options=list(PADDING_SIDES), value=v["padding"], description="padding"),
             "truncating": w.ToggleButtons(
                 options=list(PADDING_SIDES), value=v["truncating"], description="truncating"
