@@ -37,9 +37,8 @@ import sys
 import tempfile
 import time
 
-from helpers.grading.exercises import (find_exercises, make_stub, raises_not_implemented,
-                                      top_level_imports)
 from helpers.grading.execute import _kill_group, child_env, run_notebook
+from helpers.grading.exercises import find_exercises, make_stub, raises_not_implemented, top_level_imports
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 STARTUP_S = 300  # for a checker to import the helpers and TensorFlow on a busy machine

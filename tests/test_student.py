@@ -11,9 +11,9 @@
 
 import nbformat
 import pytest
-from conftest import tool
 from nbtools import ROOT, chapter_paths
 
+from conftest import tool
 from helpers.grading.exercises import SOLUTION, find_exercises, make_stub, raises_not_implemented, student_edition
 
 STUDENT = ROOT / "student"

@@ -290,7 +290,8 @@ def student_edition(nb, chapter=None):
     for exercise in exercises:
         if not exercise.answer_cells or not exercise.check_cells:
             raise ValueError(f"exercise {exercise.label}: expected an answer (stub) cell and a check cell "
-                             f"after it, found answer cells {exercise.answer_cells}, check cells {exercise.check_cells}")
+                             f"after it, found answer cells {exercise.answer_cells}, "
+                             f"check cells {exercise.check_cells}")
         for index in exercise.answer_cells:
             cell = out.cells[index]
             if not raises_not_implemented(cell.source):
