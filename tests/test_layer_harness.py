@@ -57,8 +57,9 @@ class Case:
     Attributes:
         make: function returning a new layer instance (a small one).
         feed: what the layer is called on: ``"ids"`` (the int ids, no mask), ``"masked_ids"``
-            (the ids with the mask ``ids != 0``) or ``"vectors"`` (the output of
-            ``Embedding(10, 4, mask_zero=True)``: float vectors carrying ``ids != 0``).
+            (the ids with the mask ``ids != 0``), ``"vectors"`` (the output of
+            ``Embedding(10, 4, mask_zero=True)``: float vectors carrying ``ids != 0``) or
+            ``"pair"`` (two such vectors, as the layer's two tensor arguments).
         supports_masking: the value the layer must declare.
         mask_out: the mask its output must carry: ``"real"`` (``ids != 0``), ``None``, or
             ``"halves"`` (two outputs carrying the two halves of ``ids != 0``).
@@ -98,6 +99,18 @@ CASES = {
                                      feed="vectors", supports_masking=True, mask_out="real"),
     "padding_masking>KeyPaddingMask": _case("helpers.attention", "KeyPaddingMask",
                                             feed="ids", supports_masking=False, mask_out=None),
+    "padding_masking>MaskedConv1D": _case("helpers.layers", "MaskedConv1D", 3, 2,
+                                          feed="vectors", supports_masking=True, mask_out="real"),
+    "padding_masking>MaskedGlobalMaxPooling1D": _case("helpers.layers", "MaskedGlobalMaxPooling1D",
+                                                      feed="vectors", supports_masking=True, mask_out=None),
+    "padding_masking>PairedMaskedMean": _case("helpers.layers", "PairedMaskedMean",
+                                              feed="pair", supports_masking=True, mask_out=None),
+    "padding_masking>TokenAndPosition": _case("helpers.attention.transformer", "TokenAndPosition", 10, 6, 4,
+                                              feed="ids", supports_masking=True, mask_out="real"),
+    "padding_masking>EncoderBlock": _case("helpers.attention.transformer", "EncoderBlock", 4, 2, 8,
+                                          feed="vectors", supports_masking=True, mask_out="real"),
+    "padding_masking>DecoderBlock": _case("helpers.attention.transformer", "DecoderBlock", 4, 2, 8,
+                                          feed="pair", supports_masking=True, mask_out="real"),
     "padding_masking_tutorial_versions>GuideTemporalSoftmax": _case(
         "helpers.tutorial_versions", "GuideTemporalSoftmax", feed="vectors", supports_masking=True, mask_out=None),
     "padding_masking_tutorial_versions>RTemporalSoftmax": _case(
@@ -124,6 +137,9 @@ def _model(case, layer):
         outputs = layer(ids)
     elif case.feed == "masked_ids":
         outputs = layer(ids, mask=keras.ops.not_equal(ids, 0))
+    elif case.feed == "pair":
+        x = _embedding()(ids)
+        outputs = layer(x, x)
     else:
         outputs = layer(_embedding()(ids))
     return keras.Model(ids, outputs, name="harness")
@@ -138,6 +154,8 @@ def _eager_call(case, layer):
         x, mask = keras.ops.convert_to_tensor(IDS), keras.ops.convert_to_tensor(REAL)
         return layer(x, mask=mask), x, mask
     x = _embedding()(IDS)
+    if case.feed == "pair":
+        return layer(x, x), x, keras.ops.convert_to_tensor(REAL)
     return layer(x), x, keras.ops.convert_to_tensor(REAL)
 
 

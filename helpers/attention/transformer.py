@@ -21,6 +21,7 @@ import numpy as np
 from keras import ops
 
 from helpers.attention.masks import attention_mask
+from helpers.validation import positive_int
 
 PACKAGE = "padding_masking"
 
@@ -28,12 +29,6 @@ PACKAGE = "padding_masking"
 PAD, START, END, DIGIT_BASE = 0, 1, 2, 3
 #: Vocabulary size of the reversal task: padding, start, end and ten digits.
 REVERSAL_VOCABULARY = 13
-
-
-def _positive_int(layer, name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return value
 
 
 def make_reversal_arrays(num_examples, seed=0, min_digits=2, max_digits=6, length=None):
@@ -59,12 +54,12 @@ def make_reversal_arrays(num_examples, seed=0, min_digits=2, max_digits=6, lengt
         >>> source.tolist(), decoder_input.tolist(), target.tolist()
         ([[9, 8, 5, 0]], [[1, 5, 8, 9]], [[5, 8, 9, 2]])
     """
-    _positive_int("make_reversal_arrays", "num_examples", num_examples)
-    _positive_int("make_reversal_arrays", "min_digits", min_digits)
-    _positive_int("make_reversal_arrays", "max_digits", max_digits)
+    positive_int(num_examples, "num_examples", owner="make_reversal_arrays")
+    positive_int(min_digits, "min_digits", owner="make_reversal_arrays")
+    positive_int(max_digits, "max_digits", owner="make_reversal_arrays")
     if min_digits > max_digits:
         raise ValueError(f"make_reversal_arrays: min_digits={min_digits} > max_digits={max_digits}")
-    length = max_digits + 1 if length is None else _positive_int("make_reversal_arrays", "length", length)
+    length = max_digits + 1 if length is None else positive_int(length, "length", owner="make_reversal_arrays")
     if length < max_digits + 1:
         raise ValueError(f"make_reversal_arrays: length={length} is too short for {max_digits} digits and "
                          f"the end token; expected at least {max_digits + 1}")
@@ -103,9 +98,9 @@ class TokenAndPosition(keras.layers.Layer):
 
     def __init__(self, vocabulary, max_length, dim, **kwargs):
         super().__init__(**kwargs)
-        self.vocabulary = _positive_int("TokenAndPosition", "vocabulary", vocabulary)
-        self.max_length = _positive_int("TokenAndPosition", "max_length", max_length)
-        self.dim = _positive_int("TokenAndPosition", "dim", dim)
+        self.vocabulary = positive_int(vocabulary, "vocabulary", owner="TokenAndPosition")
+        self.max_length = positive_int(max_length, "max_length", owner="TokenAndPosition")
+        self.dim = positive_int(dim, "dim", owner="TokenAndPosition")
         self.tokens = keras.layers.Embedding(vocabulary, dim, name="tokens")
         self.positions = keras.layers.Embedding(max_length, dim, name="positions")
         self.supports_masking = True
@@ -160,14 +155,23 @@ class EncoderBlock(keras.layers.Layer):
 
     def __init__(self, dim, heads, hidden, **kwargs):
         super().__init__(**kwargs)
-        self.dim = _positive_int("EncoderBlock", "dim", dim)
-        self.heads = _positive_int("EncoderBlock", "heads", heads)
-        self.hidden = _positive_int("EncoderBlock", "hidden", hidden)
+        self.dim = positive_int(dim, "dim", owner="EncoderBlock")
+        self.heads = positive_int(heads, "heads", owner="EncoderBlock")
+        self.hidden = positive_int(hidden, "hidden", owner="EncoderBlock")
         self.attention = keras.layers.MultiHeadAttention(heads, dim // heads, name="self_attention")
         self.feed_forward = _feed_forward(dim, hidden, "feed_forward")
         self.norm_1 = keras.layers.LayerNormalization(name="norm_1")
         self.norm_2 = keras.layers.LayerNormalization(name="norm_2")
         self.supports_masking = True
+
+    def build(self, input_shape):
+        # Built explicitly: Keras would otherwise build by running call() on the first
+        # input, and MultiHeadAttention clears the Keras mask of the tensors it is given.
+        self.attention.build(input_shape, input_shape)
+        self.norm_1.build(input_shape)
+        self.feed_forward.build(input_shape)
+        self.norm_2.build(input_shape)
+        self.built = True
 
     def call(self, inputs, mask=None):
         allowed = None if mask is None else attention_mask(mask, mask)
@@ -216,9 +220,9 @@ class DecoderBlock(keras.layers.Layer):
 
     def __init__(self, dim, heads, hidden, **kwargs):
         super().__init__(**kwargs)
-        self.dim = _positive_int("DecoderBlock", "dim", dim)
-        self.heads = _positive_int("DecoderBlock", "heads", heads)
-        self.hidden = _positive_int("DecoderBlock", "hidden", hidden)
+        self.dim = positive_int(dim, "dim", owner="DecoderBlock")
+        self.heads = positive_int(heads, "heads", owner="DecoderBlock")
+        self.hidden = positive_int(hidden, "hidden", owner="DecoderBlock")
         self.self_attention = keras.layers.MultiHeadAttention(heads, dim // heads, name="self_attention")
         self.cross_attention = keras.layers.MultiHeadAttention(heads, dim // heads, name="cross_attention")
         self.feed_forward = _feed_forward(dim, hidden, "feed_forward")
@@ -226,6 +230,14 @@ class DecoderBlock(keras.layers.Layer):
         self.norm_2 = keras.layers.LayerNormalization(name="norm_2")
         self.norm_3 = keras.layers.LayerNormalization(name="norm_3")
         self.supports_masking = True
+
+    def build(self, inputs_shape, encoder_outputs_shape):
+        # Built explicitly, as EncoderBlock is (MultiHeadAttention clears input masks).
+        self.self_attention.build(inputs_shape, inputs_shape)
+        self.cross_attention.build(inputs_shape, encoder_outputs_shape)
+        for layer in (self.norm_1, self.norm_2, self.feed_forward, self.norm_3):
+            layer.build(inputs_shape)
+        self.built = True
 
     def call(self, inputs, encoder_outputs, inputs_mask=None, encoder_outputs_mask=None):
         t, s = ops.shape(inputs)[1], ops.shape(encoder_outputs)[1]
