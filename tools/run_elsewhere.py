@@ -193,8 +193,12 @@ def run_env(name, chapters, timeout, log=print):
         return entry
     entry["versions"] = versions(python)
     log(f"[{name}] {_versions_line(entry['versions'])}; running {len(chapters)} chapters")
+    entry["chapters"] = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "chapters.json"
+        if not chapters:  # --probe-only
+            entry["probe"] = probe(python, spec["backend"])
+            return entry
         command = [python, str(pathlib.Path(__file__).resolve()), "--worker", "--out", str(out),
                    "--timeout", str(timeout), *map(str, chapters)]
         start = time.perf_counter()
