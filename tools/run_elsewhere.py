@@ -344,11 +344,17 @@ def markdown(report):
             out += ["```", entry["install"]["error"], "```", ""]
             continue
         out.append("Versions: " + _versions_line(entry.get("versions", {})) + ".")
+        inst = entry["install"]
+        if inst.get("size_mb") is not None and not inst.get("reused"):
+            out.append(f"Installed in {inst['seconds']} s, {inst['size_mb']} MB.")
+        if entry.get("note"):
+            out += ["", entry["note"]]
         out.append("")
-        out += ["| chapter | cells run | failed |", "| --- | ---: | ---: |"]
-        for chapter, r in entry.get("chapters", {}).items():
-            out.append(f"| {chapter} | {r['ran']} | {r['failed']} |")
-        out.append("")
+        if entry.get("chapters"):
+            out += ["| chapter | cells run | failed |", "| --- | ---: | ---: |"]
+            for chapter, r in entry["chapters"].items():
+                out.append(f"| {chapter} | {r['ran']} | {r['failed']} |")
+            out.append("")
         for chapter, r in entry.get("chapters", {}).items():
             for f in r["failures"]:
                 line = f", line {f['line']}" if f["line"] else ""
