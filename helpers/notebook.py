@@ -105,9 +105,10 @@ def prepare_notebook(seed=0):
             import tensorflow  # noqa: F401  (loaded here, silently, before Keras uses it)
         import keras
 
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed)
+        # On jax and torch this is where Keras loads TensorFlow, if installed, to seed it.
+        keras.utils.set_random_seed(seed)
     # Three decimals survive a change of numerics path (oneDNN, thread count, GPU).
     np.set_printoptions(precision=3, suppress=True)
     import absl.logging
