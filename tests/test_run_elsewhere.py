@@ -121,3 +121,8 @@ def test_the_stored_reports_name_their_versions_and_the_probe():
     for env, probe in probes.items():
         for layer in ("LSTM", "GRU", "Bidirectional(LSTM)", "LSTM+TimeDistributed(Dense)"):
             assert set(probe["layers"][layer]) >= {"supports_masking", "evaluate", "masked", "unmasked"}, (env, layer)
+
+
+def test_error_messages_lose_keras_wrapping():
+    raw = "Exception encountered when calling Functional.call().\n\nint() argument must be a string\n\nArguments received by Functional.call():\n  x"
+    assert run_elsewhere._clean(raw) == "int() argument must be a string"

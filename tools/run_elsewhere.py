@@ -245,6 +245,14 @@ def failing_line(cell_source, traceback):
     return number, (lines[number - 1].strip() if 0 < number <= len(lines) else None)
 
 
+def _clean(message):
+    """An error's own words: Keras's "Exception encountered when calling ..." wrapper and
+    its "Arguments received" tail dropped, colours removed, 500 characters at most."""
+    text = _ANSI.sub("", str(message))
+    text = re.sub(r"^Exception encountered when calling [^\n]*\n\n", "", text.strip())
+    return text.split("\n\nArguments received")[0].strip()[:500]
+
+
 def run_chapter(path, timeout):
     """Every code cell of the chapter in a fresh kernel; returns cells run and failures."""
     import nbformat
@@ -272,7 +280,7 @@ def run_chapter(path, timeout):
                 if out.get("output_type") == "error":
                     number, text = failing_line(cell.source, out.get("traceback", []))
                     failures.append({"cell": index, "line": number, "code": text, "error": out.get("ename"),
-                                     "message": _ANSI.sub("", str(out.get("evalue", ""))).strip()[:500]})
+                                     "message": _clean(out.get("evalue", ""))})
                     break
     return {"code_cells": len(code), "ran": ran, "failed": len(failures), "failures": failures,
             "seconds": round(time.perf_counter() - start)}
