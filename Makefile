@@ -1,6 +1,8 @@
 # Targets behind the README's two commands (`make book`, `make test`), plus
 # `make execute` (re-run every chapter, store outputs), `make serve`, `make timings`
-# and `make variants` (nbval under other TensorFlow numerics settings).
+# `make variants` (nbval under other TensorFlow numerics settings), `make backends`
+# (every chapter under Keras's JAX and PyTorch backends) and `make upstream` (against
+# the newest keras and tensorflow, keras-nightly and the oldest claimed releases).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +15,7 @@ CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget"
 
 .PHONY: venv book test unit lint execute serve timings benchmark browser student clean \
-	variants variant-onednn-off variant-one-thread
+	variants variant-onednn-off variant-one-thread backends upstream
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
 # build, no browser (well under a minute). The slow test files are left out by name.
@@ -43,10 +45,13 @@ browser:
 # headless Chromium, actionlint, the breakage checks; then a timing report.
 # On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
 # hand there, and they are what stands in for one. Locally run them with `make variants`.
+# Then the JAX pass: every chapter's cells under KERAS_BACKEND=jax with the book's own
+# .venv, which pins jax (asserts kept, outputs not compared; the report goes to _build/).
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
 ifeq ($(CI),true)
 	$(MAKE) --no-print-directory variants
+	KERAS_BACKEND=jax $(BIN)/python tools/run_elsewhere.py here --json _build/backends-jax.json
 endif
 
 # Stand-ins for another device, which changes the numerics path: the stored outputs
@@ -71,6 +76,17 @@ lint: $(STAMP)
 # solutions (tools/student.py); committed, and tests/test_student.py checks it is current.
 student: $(STAMP)
 	$(BIN)/python tools/student.py
+
+# Every chapter's code cells under KERAS_BACKEND=jax and =torch, each in its own venv
+# (.venv-jax/, .venv-torch/ from envs/*.txt and the pins): a table, reports/backends.json,
+# exit status 1 if any cell failed. Outputs are not compared (see README.md).
+backends:
+	$(PYTHON) tools/run_elsewhere.py backends
+
+# The same against the newest keras + tensorflow, keras-nightly, and the oldest releases
+# pyproject.toml claims (.venv-latest/, .venv-nightly/, .venv-oldest/): reports/upstream.{json,md}.
+upstream:
+	$(PYTHON) tools/run_elsewhere.py upstream --oldest
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute.py $(CHAPTERS)

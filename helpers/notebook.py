@@ -1,4 +1,5 @@
-"""Small tools every chapter uses: preparing the kernel, showing code, capturing warnings."""
+"""Small tools every chapter uses: preparing the kernel, guarding TensorFlow-only cells,
+showing code, capturing warnings."""
 
 import contextlib
 import inspect
@@ -48,38 +49,119 @@ def _quiet_stderr_fd():
         os.close(devnull)
 
 
+def keras_backend_name():
+    """The Keras backend the next ``import keras`` will use, without importing Keras.
+
+    Read as Keras reads it: the ``KERAS_BACKEND`` environment variable, else the
+    ``"backend"`` entry of ``keras.json`` in ``$KERAS_HOME`` (default ``~/.keras``),
+    else ``"tensorflow"``. Once Keras is imported, its own answer is returned.
+
+    Returns:
+        str, e.g. ``"tensorflow"``, ``"jax"`` or ``"torch"``.
+
+    Example:
+        >>> os.environ["KERAS_BACKEND"] = "jax"
+        >>> keras_backend_name()  # before keras is imported
+        'jax'
+    """
+    if "keras" in sys.modules and hasattr(sys.modules["keras"], "backend"):
+        return sys.modules["keras"].backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    import json
+
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as file:
+            return json.load(file).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
 def prepare_notebook(seed=0):
-    """Quiet TensorFlow, fix every random seed and set NumPy's print precision.
+    """Quiet the backend, fix every random seed and set NumPy's print precision.
 
     Called by the first cell of every chapter, after it has set the TensorFlow
     environment variables. Prints nothing.
 
+    TensorFlow is imported only when it is the Keras backend: with PyTorch installed
+    beside TensorFlow 2.21, importing TensorFlow before torch can crash the process
+    (segmentation fault), so on the torch backend torch is imported first and
+    TensorFlow is left to the cells that need it (see :func:`tensorflow_only`).
+
     Args:
-        seed: int, the seed for Python, NumPy and Keras (and so TensorFlow).
+        seed: int, the seed for Python, NumPy and Keras (and so the backend).
     """
     if not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
 
+    backend = keras_backend_name()
     with _quiet_stderr_fd():
-        import tensorflow  # noqa: F401  (loaded here, silently, before Keras uses it)
+        if backend == "torch":
+            import torch  # noqa: F401  (before anything that may load TensorFlow)
+        elif backend == "tensorflow":
+            import tensorflow  # noqa: F401  (loaded here, silently, before Keras uses it)
         import keras
 
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed)
+        # On jax and torch this is where Keras loads TensorFlow, if installed, to seed it.
+        keras.utils.set_random_seed(seed)
     # Three decimals survive a change of numerics path (oneDNN, thread count, GPU).
     np.set_printoptions(precision=3, suppress=True)
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
-    # TensorFlow's Python warnings (e.g. "triggered tf.function retracing", which shows a
-    # memory address) would otherwise reach stored outputs.
-    tensorflow.get_logger().setLevel("ERROR")
     # Full float32 matmuls on every device: Ampere/Hopper GPUs default to TF32, which
     # changes results around 1e-4, enough to flip printed digits.
-    tensorflow.config.experimental.enable_tensor_float_32_execution(False)
+    if backend == "tensorflow":
+        # TensorFlow's Python warnings (e.g. "triggered tf.function retracing", which
+        # shows a memory address) would otherwise reach stored outputs.
+        tensorflow.get_logger().setLevel("ERROR")
+        tensorflow.config.experimental.enable_tensor_float_32_execution(False)
+    elif backend == "torch":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    elif backend == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def tensorflow_only(what):
+    """Whether to run a cell's TensorFlow-only code; on other backends say it is skipped.
+
+    The one way chapters guard code that needs TensorFlow itself (``tf.data``,
+    ``tf.RaggedTensor``, ``tf.function``): on the TensorFlow backend it returns True
+    and prints nothing, so wrapping a cell leaves its stored outputs unchanged; on
+    another backend it prints one line and returns False.
+
+    Args:
+        what: str, what the guarded code shows, e.g. ``"tf.data pipelines"``.
+
+    Returns:
+        bool, True on the TensorFlow backend.
+
+    Example:
+        >>> if tensorflow_only("tf.data pipelines"):
+        ...     import tensorflow as tf
+        ...     print(tf.data.Dataset.range(3).cardinality().numpy())
+        3
+
+        On the jax backend the same cell prints
+        ``(TensorFlow only: tf.data pipelines; skipped on the jax backend)``.
+    """
+    if not isinstance(what, str):
+        raise TypeError(f"what must be a str naming the TensorFlow-only code, got {type(what).__name__}")
+    if not what.strip():
+        raise ValueError("what must name the TensorFlow-only code, got an empty string")
+    backend = keras_backend_name()
+    if backend == "tensorflow":
+        return True
+    print(f"(TensorFlow only: {what.strip()}; skipped on the {backend} backend)")
+    return False
 
 
 def show_source(obj):
