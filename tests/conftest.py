@@ -9,12 +9,17 @@
 - a timing report at the end of every run: how long each stage took (unit tests,
   notebook hygiene, nbval per chapter, the site build, the browser, actionlint);
 - `nbval_durations`: the seconds nbval spent on each chapter in this session, for
-  the time-budget test (tests/test_notebooks.py), which runs last.
+  the time-budget test (tests/test_notebooks.py), which runs last. `make test` runs
+  nbval in a pytest of its own on both cores (pytest-xdist, `-n 2 --dist loadfile`:
+  one chapter per worker at a time), which writes these seconds to the file named by
+  BOOK_NBVAL_DURATIONS; the serial pytest of the other tests reads them from there.
+  Under xdist the hooks below run in the controller, which hears every worker's reports.
 """
 
 import functools
 import http.server
 import importlib.util
+import json
 import os
 import pathlib
 import subprocess
@@ -37,6 +42,7 @@ ON_CI = os.environ.get("CI", "").lower() == "true"
 _DURATIONS = defaultdict(float)  # file part of a node id -> seconds (setup + call + teardown)
 _COUNTS = defaultdict(int)  # file part of a node id -> number of tests
 _NBVAL = {}  # chapter path -> seconds, nbval items only
+_NBVAL_SPAN = []  # [first start, last stop] of nbval's reports (epoch seconds): its wall-clock time
 _EXTRA = {}  # "site build" -> (seconds, node id of the test whose set-up paid for it)
 SITE_REPORT = {"blocked": defaultdict(int), "pages": 0, "screenshots": None}
 _SESSION_START = [time.perf_counter()]
@@ -174,9 +180,17 @@ def nbval_budget():
     return nbval_budget_seconds()
 
 
+def _durations_file():
+    return os.environ.get("BOOK_NBVAL_DURATIONS")
+
+
 @pytest.fixture(scope="session")
 def nbval_durations():
-    """Seconds nbval has spent on each chapter so far in this session (live dict)."""
+    """Seconds nbval has spent on each chapter so far in this session (live dict); where
+    nbval did not run here, those of the nbval pytest that wrote BOOK_NBVAL_DURATIONS."""
+    if not _NBVAL and _durations_file() and os.path.exists(_durations_file()):
+        with open(_durations_file(), encoding="utf-8") as f:
+            return json.load(f)["chapters"]
     return _NBVAL
 
 
@@ -203,6 +217,11 @@ class _Durations:
             _COUNTS[path] += 1
         if _is_chapter(path):
             _NBVAL[path] = _NBVAL.get(path, 0.0) + report.duration
+            start, stop = getattr(report, "start", None), getattr(report, "stop", None)
+            if start is not None and stop is not None:
+                if not _NBVAL_SPAN:
+                    _NBVAL_SPAN.extend([start, stop])
+                _NBVAL_SPAN[0], _NBVAL_SPAN[1] = min(_NBVAL_SPAN[0], start), max(_NBVAL_SPAN[1], stop)
 
 
 def pytest_configure(config):
@@ -223,6 +242,17 @@ def _stage(path):
     if _is_chapter(path):
         return "nbval"
     return _STAGES.get(path, "unit tests")
+
+
+def _nbval_wall():
+    return _NBVAL_SPAN[1] - _NBVAL_SPAN[0] if _NBVAL_SPAN else None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Write nbval's per-chapter seconds for the serial pytest of `make test` (controller only)."""
+    if _NBVAL and _durations_file() and not hasattr(session.config, "workerinput"):
+        with open(_durations_file(), "w", encoding="utf-8") as f:
+            json.dump({"chapters": _NBVAL, "wall_clock_s": _nbval_wall()}, f, indent=1)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -261,6 +291,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             for path, seconds in entries:
                 count = f"  ({_COUNTS[path]} cells)" if stage == "nbval" else f"  ({_COUNTS[path]} tests)"
                 write(f"    {path:<48}{seconds:8.1f}{count}")
+    if _NBVAL and _nbval_wall() is not None:
+        wall, total = _nbval_wall(), sum(_NBVAL.values())
+        workers = getattr(config.option, "numprocesses", None) or 1
+        write(f"nbval wall-clock {wall:.1f} s, sum of the chapters' own times {total:.1f} s, "
+              f"ratio {wall / total:.2f} (workers: {workers}; goal with 2 workers: <= 0.60)")
     write(f"{'whole session':<22}{time.perf_counter() - _SESSION_START[0]:8.1f}")
     if SITE_REPORT["blocked"]:
         hosts = ", ".join(f"{host} ({n})" for host, n in sorted(SITE_REPORT["blocked"].items()))

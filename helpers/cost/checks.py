@@ -1,0 +1,41 @@
+"""Argument checks shared by the cost helpers: lengths, positive ints, bucket boundaries."""
+
+import numpy as np
+
+
+def _check_lengths(lengths, name="lengths"):
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of ints, got shape {lengths.shape}")
+    if lengths.size and not np.issubdtype(lengths.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, got dtype {lengths.dtype}")
+    if lengths.size and lengths.min() < 1:
+        raise ValueError(f"{name} must be >= 1 (a sequence has at least one token), got {lengths.min()}")
+    return lengths.astype(np.int64)
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def _check_seed(value, name="seed"):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def _check_boundaries(boundaries):
+    boundaries = np.asarray(boundaries)
+    if boundaries.ndim != 1 or boundaries.size == 0:
+        raise ValueError(f"boundaries must be a non-empty 1-D list of ints, got shape {boundaries.shape}")
+    if not np.issubdtype(boundaries.dtype, np.integer):
+        raise TypeError(f"boundaries must hold integers, got dtype {boundaries.dtype}")
+    if np.any(np.diff(boundaries) <= 0):
+        raise ValueError(f"boundaries must be strictly increasing, got {boundaries.tolist()}")
+    return boundaries

@@ -1,0 +1,163 @@
+"""The tf.data pipelines of every batching strategy, and the no-padding reference (ideal)."""
+
+import numpy as np
+
+from helpers.cost.bucketing import geometric_boundaries
+from helpers.cost.checks import _check_boundaries, _check_lengths, _check_positive_int, _check_seed
+from helpers.cost.strategies import (DEFAULT_MAX_TOKENS, DEFAULT_POOL_BATCHES, STRATEGIES,
+                                     length_grouped_batches, token_budget_batches)
+
+
+def _check_corpus(sequences, labels):
+    lengths = _check_lengths([len(s) for s in sequences], "the sequence lengths")
+    if lengths.size == 0:
+        raise ValueError("sequences must hold at least one sequence")
+    labels = np.asarray(labels, dtype=np.int32)
+    if labels.shape != (len(lengths),):
+        raise ValueError(f"labels must have shape ({len(lengths)},), one per sequence; got {labels.shape}")
+    flat = np.concatenate([np.asarray(s, dtype=np.int32) for s in sequences])
+    if flat.min() < 1:
+        raise ValueError("sequences must not contain id 0: it is reserved for padding")
+    return lengths, labels, flat
+
+
+def _shuffled_dataset(flat, lengths, labels, batches_of_epoch, epoch):
+    """Batches drawn anew at every pass over the dataset (epoch 0, 1, ...), or always ``epoch``."""
+    import tensorflow as tf
+
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    passes = [0]
+
+    def generate():
+        current = passes[0] if epoch is None else epoch
+        passes[0] += 1
+        for index in batches_of_epoch(current):
+            ids = np.zeros((index.size, int(lengths[index].max())), dtype=np.int32)
+            for row, i in enumerate(index.tolist()):
+                ids[row, :lengths[i]] = flat[starts[i]:starts[i] + lengths[i]]
+            yield ids, labels[index]
+
+    spec = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.int32))
+    return tf.data.Dataset.from_generator(generate, output_signature=spec)
+
+
+def make_dataset(sequences, labels, strategy, batch_size=32, boundaries=None, *, max_tokens=None,
+                 max_batch_size=None, pool_batches=None, seed=0, epoch=None):
+    """A ``tf.data.Dataset`` of ``(ids, labels)`` batches, batched by ``strategy``.
+
+    ``global_max``, ``batch_max``, ``bucketed`` and ``ragged`` form their batches in
+    corpus order, the same at every epoch (no shuffling). ``length_grouped`` and
+    ``token_budget`` draw a new order at every pass over the dataset (epoch 0, 1, ...
+    from ``seed``; see :mod:`helpers.cost.strategies`), so ``model.fit(ds, epochs=3)``
+    sees three different orders.
+
+    Args:
+        sequences: list of 1-D int arrays (ids ``>= 1``).
+        labels: 1-D int array, one label per sequence.
+        strategy: one of :data:`STRATEGIES`.
+        batch_size: int, sequences per batch (``"bucketed"``: per full batch;
+            ignored by ``"token_budget"``).
+        boundaries: bucket boundaries for ``"bucketed"`` (default:
+            :func:`geometric_boundaries` from 8 to the longest sequence).
+        max_tokens: ``"token_budget"`` only: cells (batch x width) per batch, default
+            :data:`DEFAULT_MAX_TOKENS`, at least the longest sequence.
+        max_batch_size: ``"token_budget"`` only: optional cap on sequences per batch.
+        pool_batches: ``"length_grouped"`` only: batches per sorted pool, default
+            :data:`DEFAULT_POOL_BATCHES`.
+        seed: int, the shuffled strategies' seed.
+        epoch: int or None; for the shuffled strategies, always give this epoch's
+            batches instead of counting passes.
+
+    Returns:
+        A dataset whose ids are ``(batch, time)`` int32 tensors padded with 0 on the
+        right, or ``tf.RaggedTensor`` for ``"ragged"``.
+
+    Example:
+        >>> ds = make_dataset([np.array([3, 4]), np.array([5])], np.array([0, 1]), "batch_max")
+        >>> dataset_batches(ds)[0].tolist()
+        [[3, 4], [5, 0]]
+    """
+    import tensorflow as tf
+
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    seed = _check_seed(seed, "seed")
+    if epoch is not None:
+        epoch = _check_seed(epoch, "epoch")
+    if max_tokens is not None and strategy != "token_budget":
+        raise ValueError(f"max_tokens is for strategy 'token_budget' only, got it with {strategy!r}")
+    if max_batch_size is not None and strategy != "token_budget":
+        raise ValueError(f"max_batch_size is for strategy 'token_budget' only, got it with {strategy!r}")
+    if pool_batches is not None and strategy != "length_grouped":
+        raise ValueError(f"pool_batches is for strategy 'length_grouped' only, got it with {strategy!r}")
+    if boundaries is not None and strategy != "bucketed":
+        raise ValueError(f"boundaries are for strategy 'bucketed' only, got them with {strategy!r}")
+    lengths, labels, flat = _check_corpus(sequences, labels)
+    if strategy == "token_budget":
+        max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
+        # Called once here so that a bad budget fails now, not at the first batch.
+        token_budget_batches(lengths, max_tokens, seed, 0, max_batch_size)
+        return _shuffled_dataset(flat, lengths, labels,
+                                 lambda e: token_budget_batches(lengths, max_tokens, seed, e, max_batch_size),
+                                 epoch)
+    if strategy == "length_grouped":
+        pool_batches = DEFAULT_POOL_BATCHES if pool_batches is None else pool_batches
+        length_grouped_batches(lengths, batch_size, pool_batches, seed)
+        return _shuffled_dataset(flat, lengths, labels,
+                                 lambda e: length_grouped_batches(lengths, batch_size, pool_batches, seed, e),
+                                 epoch)
+    ragged = tf.RaggedTensor.from_row_lengths(flat, lengths)
+    # Slicing a RaggedTensor gives rank-1 ragged elements (ragged_rank 0): plain tensors.
+    ds = tf.data.Dataset.from_tensor_slices((ragged, labels)).map(
+        lambda ids, label: (tf.convert_to_tensor(ids), label))
+    if strategy == "global_max":
+        return ds.padded_batch(batch_size, padded_shapes=([int(lengths.max())], []))
+    if strategy == "batch_max":
+        return ds.padded_batch(batch_size)
+    if strategy == "ragged":
+        return ds.ragged_batch(batch_size)
+    if boundaries is None:
+        boundaries = geometric_boundaries(min(8, int(lengths.max())), int(lengths.max()))
+    boundaries = [int(b) for b in _check_boundaries(boundaries)]
+    return ds.bucket_by_sequence_length(
+        element_length_func=lambda ids, label: tf.shape(ids)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
+
+
+def ideal_batches(sequences, labels, batch_size=32):
+    """Reference batches with no padding at all: the limit to compare strategies against.
+
+    Sequences are sorted by length, cut into batches, and each sequence is truncated
+    to the shortest length in its batch, so every processed timestep is a real token.
+    Truncation drops tokens, so this is not a way to train; it measures how fast the
+    model processes timesteps when none is wasted.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(ids, labels)`` with no id 0 anywhere.
+    """
+    import tensorflow as tf
+
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    lengths = _check_lengths([len(s) for s in sequences], "the sequence lengths")
+    order = np.argsort(lengths, kind="stable")
+    labels = np.asarray(labels, dtype=np.int32)
+    batches = []
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        width = int(lengths[idx].min())
+        ids = np.stack([np.asarray(sequences[i][:width], dtype=np.int32) for i in idx])
+        batches.append((ids, labels[idx]))
+
+    def generate():
+        yield from batches
+
+    spec = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.int32))
+    return tf.data.Dataset.from_generator(generate, output_signature=spec)
+
+
+def dataset_batches(dataset):
+    """The ids of every batch of ``dataset`` as NumPy arrays (labels dropped)."""
+    return [np.asarray(ids) for ids, _ in dataset.as_numpy_iterator()]
