@@ -400,7 +400,8 @@ def run(args, argv=None):
                           "warm-up: one batch of every distinct shape before timing"),
             "memory": ("max_batch_cells: the largest batch x width; max_score_cells: the largest "
                        "batch x width x width (self-attention's scores per head); memory: a fresh process "
-                       "per (model, strategy), two at a time, trains on its smallest batch, then one epoch (epoch 0) while "
+                       "per (model, strategy), two at a time, trains on its smallest batch, then one epoch (epoch 0) "
+                       "while "
                        "a thread samples its resident memory (psutil, every 5 ms): peak_rss_mb, and "
                        "rss_increase_mb over the memory just before the epoch"),
             "labels": "random: the corpus measures speed, not accuracy",

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from nbtools import ROOT
 
 from helpers import cost
-from nbtools import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import pytest
 
 from helpers import cost
 
-
 # ---------------------------------------------------------------- corpus
 
 def test_lengths_are_seeded_long_tailed_and_clipped():

@@ -2,9 +2,9 @@
 wrong answers fail with specific feedback."""
 
 import numpy as np
+from nbtools import run_solution
 
 from helpers.exercises.cost import check_assign_buckets, check_bucket_batches, check_padding_fraction
-from nbtools import run_solution
 
 CHAPTER = "11_cost_of_padding"
 

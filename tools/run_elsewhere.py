@@ -36,7 +36,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -376,7 +375,8 @@ def markdown(report):
                 "`Embedding(5, 5, mask_zero=True) -> layer -> Dense(3)`, input `[[1, 2, 0, 0]]`, mse against "
                 "`arange(12).reshape(1, 4, 3)`, seeded weights (tools/probe_recurrent_mask.py). `evaluate` is "
                 "what Keras returned; `masked` the mean over the two real steps; `unmasked` over all four.", "",
-                "| env | keras | layer | supports_masking | mask out | evaluate | masked | unmasked | mask reaches the loss |",
+                "| env | keras | layer | supports_masking | mask out | evaluate | masked | unmasked "
+                "| mask reaches the loss |",
                 "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |"]
         for env, p in probes.items():
             if "error" in p:
@@ -412,7 +412,8 @@ def main(argv=None):
     if not args.suite:
         parser.error("say which: backends or upstream")
     names = args.env or SUITES[args.suite] + (["oldest"] if args.oldest else [])
-    chapters = [pathlib.Path(c) for c in args.chapters] if args.chapters else sorted((ROOT / "chapters").glob("*.ipynb"))
+    default = sorted((ROOT / "chapters").glob("*.ipynb"))
+    chapters = [pathlib.Path(c) for c in args.chapters] if args.chapters else default
     missing = [str(c) for c in chapters if not c.exists()]
     if missing:
         parser.error(f"no such chapter: {', '.join(missing)}")

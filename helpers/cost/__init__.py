@@ -26,18 +26,29 @@ maths), ``pipelines`` (tf.data), ``models`` (the two classifiers), ``results`` (
 stored results file), ``plots``.
 """
 
-from helpers.cost.bucketing import (DEFAULT_BOUNDARY_RATIO, batch_stats, bucket_batches, bucket_index,
-                                    geometric_boundaries, padding_fraction)
-from helpers.cost.checks import _check_boundaries, _check_lengths, _check_positive_int
+from helpers.cost.bucketing import (
+                                    DEFAULT_BOUNDARY_RATIO,
+                                    batch_stats,
+                                    bucket_batches,
+                                    bucket_index,
+                                    geometric_boundaries,
+                                    padding_fraction,
+)
 from helpers.cost.corpus import CORPUS_DEFAULTS, lognormal_lengths, synthetic_corpus
-from helpers.cost.models import (MODEL_BUILDERS, MODEL_NAMES, build_attention_classifier,
-                                 build_lstm_classifier)
+from helpers.cost.models import MODEL_BUILDERS, MODEL_NAMES, build_attention_classifier, build_lstm_classifier
 from helpers.cost.pipelines import dataset_batches, ideal_batches, make_dataset
 from helpers.cost.plots import plot_length_histogram, plot_results
 from helpers.cost.results import RESULTS_FILE, load_results, results_path, results_rows
-from helpers.cost.strategies import (DEFAULT_MAX_TOKENS, DEFAULT_POOL_BATCHES, SHUFFLED, STRATEGIES,
-                                     STRATEGY_NAMES, epoch_rng, length_grouped_batches,
-                                     token_budget_batches)
+from helpers.cost.strategies import (
+                                    DEFAULT_MAX_TOKENS,
+                                    DEFAULT_POOL_BATCHES,
+                                    SHUFFLED,
+                                    STRATEGIES,
+                                    STRATEGY_NAMES,
+                                    epoch_rng,
+                                    length_grouped_batches,
+                                    token_budget_batches,
+)
 
 __all__ = [
     "CORPUS_DEFAULTS", "DEFAULT_BOUNDARY_RATIO", "DEFAULT_MAX_TOKENS", "DEFAULT_POOL_BATCHES",

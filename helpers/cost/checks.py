@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from helpers.validation import non_negative_int, positive_int
+
 
 def _check_lengths(lengths, name="lengths"):
     lengths = np.asarray(lengths)
@@ -15,19 +17,11 @@ def _check_lengths(lengths, name="lengths"):
 
 
 def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
+    return positive_int(value, name)
 
 
 def _check_seed(value, name="seed"):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return int(value)
+    return non_negative_int(value, name)
 
 
 def _check_boundaries(boundaries):

@@ -49,7 +49,8 @@ def build_lstm_classifier(vocab_size=2000, embed_dim=32, units=32, num_classes=2
     return model
 
 
-def build_attention_classifier(vocab_size=2000, embed_dim=32, num_heads=2, key_dim=16, num_classes=2, seed=0, ragged_input=False):
+def build_attention_classifier(vocab_size=2000, embed_dim=32, num_heads=2, key_dim=16, num_classes=2, seed=0,
+                               ragged_input=False):
     """A masked self-attention classifier.
 
     ``Embedding(mask_zero=True)`` -> ``MultiHeadAttention`` (self-attention; Keras turns

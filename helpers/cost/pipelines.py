@@ -4,8 +4,13 @@ import numpy as np
 
 from helpers.cost.bucketing import geometric_boundaries
 from helpers.cost.checks import _check_boundaries, _check_lengths, _check_positive_int, _check_seed
-from helpers.cost.strategies import (DEFAULT_MAX_TOKENS, DEFAULT_POOL_BATCHES, STRATEGIES,
-                                     length_grouped_batches, token_budget_batches)
+from helpers.cost.strategies import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_POOL_BATCHES,
+    STRATEGIES,
+    length_grouped_batches,
+    token_budget_batches,
+)
 
 
 def _check_corpus(sequences, labels):

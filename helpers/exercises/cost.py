@@ -93,8 +93,8 @@ def check_assign_buckets(assign_buckets):
             if want == have:
                 continue
             if length in boundaries:
-                why = (f"a length equal to a boundary starts the next bucket "
-                       f"(bucket i holds boundaries[i-1] <= length < boundaries[i])")
+                why = ("a length equal to a boundary starts the next bucket "
+                       "(bucket i holds boundaries[i-1] <= length < boundaries[i])")
             elif length >= boundaries[-1]:
                 why = f"lengths >= the last boundary ({boundaries[-1]}) go to the last bucket, {len(boundaries)}"
             elif length < boundaries[0]:
