@@ -36,8 +36,11 @@ Figures and explorers:
     widgets            interactive explorers (``display``: shared machinery; ``padding``,
                        ``tracer``, ``attention``: one explorer each)
 
-Exercises:
+Exercises and the classroom:
     exercises          self-checks for the exercises, one module per topic
+    grade              ``python -m helpers.grade``: grade student notebooks with those checks
+    grading            the grader's parts (``exercises``: find them; ``execute``: run a
+                       submission; ``checker``: the clean process that runs the checks)
 
 Shared plumbing (used by all of the above):
     validation         argument checks: integers, arrays, masks, with Keras-style messages

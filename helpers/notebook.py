@@ -1,5 +1,9 @@
-"""Small tools every chapter uses: preparing the kernel, guarding TensorFlow-only cells,
-showing code, capturing warnings."""
+"""Small tools every chapter uses: the first cell, TensorFlow-only guards, code and warnings.
+
+Preparing the kernel (``prepare_notebook``), guarding TensorFlow-only cells
+(``tensorflow_only``), showing code (``show_source``, ``show_error``) and capturing
+warnings (``printed_warnings``).
+"""
 
 import contextlib
 import inspect
@@ -60,9 +64,10 @@ def keras_backend_name():
         str, e.g. ``"tensorflow"``, ``"jax"`` or ``"torch"``.
 
     Example:
-        >>> os.environ["KERAS_BACKEND"] = "jax"
-        >>> keras_backend_name()  # before keras is imported
-        'jax'
+    ```python
+    os.environ["KERAS_BACKEND"] = "jax"
+    keras_backend_name()  # before keras is imported: 'jax'
+    ```
     """
     if "keras" in sys.modules and hasattr(sys.modules["keras"], "backend"):
         return sys.modules["keras"].backend.backend()

@@ -12,7 +12,6 @@ Example:
     >>> table = mask_role_table({"Dense": layers.Dense(4), "Flatten": layers.Flatten()})
     >>> table.roles
     {'Dense': 'pass-through', 'Flatten': 'destroys'}
-    >>> print(table)          # label, class, role, event, mask out, Keras warns
 """
 
 import warnings
