@@ -57,6 +57,15 @@ def to_numpy(value):
     """Convert a tensor, list or array to NumPy, or return None if it cannot be."""
     if value is None:
         return None
+    if not isinstance(value, (list, tuple, np.ndarray, np.generic, int, float, bool, str)):
+        try:
+            import keras
+
+            # A backend tensor: convert_to_numpy also handles torch tensors that require
+            # grad, which np.asarray refuses.
+            return np.asarray(keras.ops.convert_to_numpy(value))
+        except Exception:  # noqa: BLE001 - not a tensor after all: try NumPy's own conversion
+            pass
     try:
         return np.asarray(value)
     except Exception:  # noqa: BLE001
