@@ -171,12 +171,12 @@ def _is_chapter(path):
 
 
 def nbval_budget_seconds():
-    return float(os.environ.get("BOOK_NBVAL_BUDGET_S", "240"))
+    return float(os.environ.get("BOOK_NBVAL_BUDGET_S", "420"))
 
 
 @pytest.fixture(scope="session")
 def nbval_budget():
-    """Seconds the nbval pass over the whole book may take (BOOK_NBVAL_BUDGET_S, default 240)."""
+    """Seconds the nbval pass over the whole book may take (BOOK_NBVAL_BUDGET_S, default 420)."""
     return nbval_budget_seconds()
 
 

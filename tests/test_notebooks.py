@@ -335,7 +335,7 @@ def test_exercises_have_hidden_solutions(name):
 
 
 def test_nbval_time_budget(nbval_durations, nbval_budget):
-    """nbval over the whole book stays under budget (BOOK_NBVAL_BUDGET_S, 240 s).
+    """nbval over the whole book stays under budget (BOOK_NBVAL_BUDGET_S, 420 s: 16 chapters).
 
     Only meaningful when nbval ran in this session (`make test`, or pytest with the
     chapters); conftest.py runs this test last.
