@@ -9,16 +9,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
+# nbval on both cores: pytest-xdist, one chapter per worker at a time (each chapter's
+# cells run in order in one kernel). NBVAL_TIMES carries nbval's per-chapter seconds
+# from the nbval pytest of `make test` to the serial one (its time-budget test).
+# (Defined before NBVAL: `:=` expands at once.)
+XDIST := -n 2 --dist loadfile
+NBVAL_TIMES := _build/.nbval-durations.json
 # nbval over every chapter (pyproject.toml adds --nbval and the sanitizer); with the
 # hygiene tests, so that tests/conftest.py is loaded and prints its timing report. The
 # time-budget test is left out here: `make test` runs it in its serial pytest, on the
 # seconds this one wrote to NBVAL_TIMES; the variants have no budget.
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget" $(XDIST)
-# nbval on both cores: pytest-xdist, one chapter per worker at a time (each chapter's
-# cells run in order in one kernel). NBVAL_TIMES carries nbval's per-chapter seconds
-# from the nbval pytest of `make test` to the serial one (its time-budget test).
-XDIST := -n 2 --dist loadfile
-NBVAL_TIMES := _build/.nbval-durations.json
 
 .PHONY: venv book test unit lint execute serve timings benchmark browser student clean \
 	variants variant-onednn-off variant-one-thread backends upstream

@@ -171,12 +171,12 @@ def _is_chapter(path):
 
 
 def nbval_budget_seconds():
-    return float(os.environ.get("BOOK_NBVAL_BUDGET_S", "420"))
+    return float(os.environ.get("BOOK_NBVAL_BUDGET_S", "240"))
 
 
 @pytest.fixture(scope="session")
 def nbval_budget():
-    """Seconds the nbval pass over the whole book may take (BOOK_NBVAL_BUDGET_S, default 420)."""
+    """Seconds the nbval pass over the whole book may take (BOOK_NBVAL_BUDGET_S, default 240)."""
     return nbval_budget_seconds()
 
 
@@ -192,6 +192,17 @@ def nbval_durations():
         with open(_durations_file(), encoding="utf-8") as f:
             return json.load(f)["chapters"]
     return _NBVAL
+
+
+@pytest.fixture(scope="session")
+def nbval_wall_clock():
+    """nbval's wall-clock seconds over the book (both workers together), or None."""
+    if _NBVAL:
+        return _nbval_wall()
+    if _durations_file() and os.path.exists(_durations_file()):
+        with open(_durations_file(), encoding="utf-8") as f:
+            return json.load(f).get("wall_clock_s")
+    return None
 
 
 def pytest_collection_modifyitems(session, config, items):
