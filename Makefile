@@ -27,7 +27,7 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_noteboo
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
 # build, no browser (well under a minute). The slow test files are left out by name.
 UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_wheel test_benchmark_smoke \
-	test_grade test_live_widgets test_backends test_notebook_backends test_run_elsewhere
+	test_grade test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell
 UNIT := $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" --doctest-modules \
 	helpers tests $(foreach t,$(UNIT_SLOW),--ignore=tests/$(t).py)
 
@@ -49,7 +49,7 @@ browser:
 	@$(PYTHON) tools/browser.py ensure
 
 # The whole suite in two pytest runs (make fails if either fails): nbval over every
-# chapter on both cores, then, serially, unit tests, notebook hygiene, the book build
+# chapter on both cores, then, serially, unit tests, helpers' docstring examples, notebook hygiene, the book build
 # (-W --nitpick), the site in headless Chromium, actionlint, the breakage checks and
 # the nbval time budget; each prints a timing report.
 # On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
@@ -59,7 +59,7 @@ browser:
 test: $(STAMP) browser
 	mkdir -p _build && rm -f $(NBVAL_TIMES); status=0; \
 	BOOK_NBVAL_DURATIONS=$(NBVAL_TIMES) $(NBVAL) || status=1; \
-	BOOK_NBVAL_DURATIONS=$(NBVAL_TIMES) $(BIN)/python -m pytest tests -k "budget or not test_notebooks.py" \
+	BOOK_NBVAL_DURATIONS=$(NBVAL_TIMES) $(BIN)/python -m pytest tests helpers -k "budget or not test_notebooks.py" \
 	  || status=1; \
 	exit $$status
 ifeq ($(CI),true)

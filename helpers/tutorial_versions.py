@@ -129,6 +129,3 @@ class ActivationWithoutOptIn(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        return super().get_config()

@@ -52,3 +52,8 @@ def run_solution(name, label, function_name, namespace=None):
     if function_name not in namespace:
         raise LookupError(f"solution {label} does not define {function_name}")
     return namespace[function_name]
+
+
+def problems(result):
+    """A CheckResult's problems, one per line (the message of a failing assert)."""
+    return "\n".join(result.problems)

@@ -290,9 +290,9 @@ def test_models_ignore_padding(build):
     seqs = [np.array([3, 4, 5]), np.array([7, 8, 9, 10, 11, 12])]
     short = np.array([[3, 4, 5, 0, 0, 0], [7, 8, 9, 10, 11, 12]])
     long = np.pad(short, ((0, 0), (0, 34)))
-    alone = np.stack([model.predict(s[None], verbose=0)[0] for s in seqs])
-    np.testing.assert_allclose(model.predict(short, verbose=0), alone, atol=1e-5)
-    np.testing.assert_allclose(model.predict(long, verbose=0), alone, atol=1e-5)
+    alone = np.stack([model(s[None])[0] for s in seqs])  # eager calls: no tf.function per width
+    np.testing.assert_allclose(model(short), alone, atol=1e-5)
+    np.testing.assert_allclose(model(long), alone, atol=1e-5)
 
 
 @pytest.mark.parametrize("build", [cost.build_lstm_classifier, cost.build_attention_classifier])
@@ -300,12 +300,14 @@ def test_models_are_seeded_and_round_trip(build, tmp_path):
     import keras
 
     a, b = build(vocab_size=30, seed=1), build(vocab_size=30, seed=1)
-    x = np.array([[1, 2, 3, 0]])
-    np.testing.assert_allclose(a.predict(x, verbose=0), b.predict(x, verbose=0))
+    x = np.array([[1, 2, 3, 0]], "int32")
+    np.testing.assert_allclose(a(x), b(x))  # eager calls: no tf.function to trace
+    a.run_eagerly = True
     a.fit(x, np.array([1]), epochs=1, verbose=0)  # trained weights and a built optimizer
+    assert not np.allclose(a(x), b(x)), "fit did not change the weights"
     a.save(tmp_path / "m.keras")
     c = keras.saving.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(a.predict(x, verbose=0), c.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(a(x), c(x), atol=1e-6)
 
 
 # ---------------------------------------------------------------- stored results

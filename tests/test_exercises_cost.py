@@ -2,15 +2,12 @@
 wrong answers fail with specific feedback."""
 
 import numpy as np
-from nbtools import run_solution
+from nbtools import problems, run_solution
 
 from helpers.exercises.cost import check_assign_buckets, check_bucket_batches, check_padding_fraction
 
 CHAPTER = "11_cost_of_padding"
 
-
-def _messages(result):
-    return "\n".join(result.problems)
 
 
 # ---------------------------------------------------------------- padding fraction
@@ -18,7 +15,7 @@ def _messages(result):
 def test_padding_fraction_solution_passes():
     fn = run_solution(CHAPTER, "ex-11-padding-fraction", "padding_fraction")
     result = check_padding_fraction(fn)
-    assert result.passed, _messages(result)
+    assert result.passed, problems(result)
     assert "correct" in repr(result)
 
 
@@ -28,19 +25,19 @@ def test_padding_fraction_mean_of_batch_fractions_fails():
 
     result = check_padding_fraction(mean_of_fractions)
     assert not result.passed
-    assert "mean of the per-batch fractions" in _messages(result)
+    assert "mean of the per-batch fractions" in problems(result)
 
 
 def test_padding_fraction_real_fraction_and_stub_fail():
     def real_fraction(batches):
         return sum(int((np.asarray(b) != 0).sum()) for b in batches) / sum(np.asarray(b).size for b in batches)
 
-    assert "fraction of REAL timesteps" in _messages(check_padding_fraction(real_fraction))
+    assert "fraction of REAL timesteps" in problems(check_padding_fraction(real_fraction))
 
     def stub(batches):
         raise NotImplementedError
 
-    assert "not written yet" in _messages(check_padding_fraction(stub))
+    assert "not written yet" in problems(check_padding_fraction(stub))
 
 
 # ---------------------------------------------------------------- buckets
@@ -48,7 +45,7 @@ def test_padding_fraction_real_fraction_and_stub_fail():
 def test_assign_buckets_solution_passes():
     fn = run_solution(CHAPTER, "ex-11-assign-buckets", "assign_buckets")
     result = check_assign_buckets(fn)
-    assert result.passed, _messages(result)
+    assert result.passed, problems(result)
 
 
 def test_assign_buckets_boundary_off_by_one_fails():
@@ -57,8 +54,8 @@ def test_assign_buckets_boundary_off_by_one_fails():
 
     result = check_assign_buckets(left)
     assert not result.passed
-    assert "length 8 (position 1) should go to bucket 1, got 0" in _messages(result)
-    assert "starts the next bucket" in _messages(result)
+    assert "length 8 (position 1) should go to bucket 1, got 0" in problems(result)
+    assert "starts the next bucket" in problems(result)
 
 
 def test_assign_buckets_without_last_bucket_fails():
@@ -66,7 +63,7 @@ def test_assign_buckets_without_last_bucket_fails():
         return np.minimum(np.searchsorted(boundaries, lengths, side="right"), len(boundaries) - 1)
 
     result = check_assign_buckets(clipped)
-    assert "go to the last bucket" in _messages(result)
+    assert "go to the last bucket" in problems(result)
 
 
 # ---------------------------------------------------------------- bucket batches
@@ -74,7 +71,7 @@ def test_assign_buckets_without_last_bucket_fails():
 def test_bucket_batches_solution_passes():
     fn = run_solution(CHAPTER, "ex-11-bucket-batches", "bucket_batches")
     result = check_bucket_batches(fn)
-    assert result.passed, _messages(result)
+    assert result.passed, problems(result)
 
 
 def test_bucket_batches_mixing_buckets_fails():
@@ -83,7 +80,7 @@ def test_bucket_batches_mixing_buckets_fails():
         return [idx[i:i + batch_size] for i in range(0, len(idx), batch_size)]
 
     result = check_bucket_batches(plain_batches)
-    assert "mixes lengths [3, 30] from buckets [0, 1]" in _messages(result)
+    assert "mixes lengths [3, 30] from buckets [0, 1]" in problems(result)
 
 
 def test_bucket_batches_never_flushing_early_fails():
@@ -95,7 +92,7 @@ def test_bucket_batches_never_flushing_early_fails():
 
     result = check_bucket_batches(one_batch_per_bucket)
     assert not result.passed
-    assert "more than batch_size=2" in _messages(result)
+    assert "more than batch_size=2" in problems(result)
 
 
 def test_bucket_batches_losing_the_remainder_fails():
@@ -108,4 +105,4 @@ def test_bucket_batches_losing_the_remainder_fails():
                 out.append(open_.pop(b))
         return out
 
-    assert "are in no batch" in _messages(check_bucket_batches(drop_remainder))
+    assert "are in no batch" in problems(check_bucket_batches(drop_remainder))

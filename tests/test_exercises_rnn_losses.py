@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from nbtools import run_solution
+from nbtools import problems, run_solution
 
 from helpers.exercises.rnn_losses import (
     check_final_state,
@@ -17,9 +17,6 @@ RNN = "07_masks_in_rnns"
 LOSSES = "08_masks_in_losses"
 
 
-def messages(result):
-    return "\n".join(result.problems)
-
 
 # ------------------------------------------------------------------ ex-07-source-steps
 
@@ -27,7 +24,7 @@ def messages(result):
 def test_source_steps_solution_passes():
     fn = run_solution(RNN, "ex-07-source-steps", "source_steps")
     result = check_source_steps(fn)
-    assert result.passed, messages(result)
+    assert result.passed, problems(result)
 
 
 def test_source_steps_vectorised_hint_passes():
@@ -44,7 +41,7 @@ def test_source_steps_one_step_back_is_caught():
 
     result = check_source_steps(one_step_back)
     assert not result.passed
-    assert "row 0, step 4: expected 2 (the step is masked, so it repeats the output of the last kept step, 2), got 3" in messages(result)
+    assert "row 0, step 4: expected 2 (the step is masked, so it repeats the output of the last kept step, 2), got 3" in problems(result)
 
 
 def test_source_steps_leading_zeros_forgotten_is_caught():
@@ -53,15 +50,15 @@ def test_source_steps_leading_zeros_forgotten_is_caught():
 
     result = check_source_steps(no_minus_one)
     assert not result.passed
-    assert "pre-padded: row 0, step 0: expected -1 (no step is kept up to here" in messages(result)
+    assert "pre-padded: row 0, step 0: expected -1 (no step is kept up to here" in problems(result)
 
 
 def test_source_steps_stub_and_wrong_shape():
     def stub(mask):
         raise NotImplementedError
 
-    assert "not written yet" in messages(check_source_steps(stub))
-    assert "expected an int array of shape (2, 5), got shape (2,)" in messages(check_source_steps(lambda m: m.sum(axis=1)))
+    assert "not written yet" in problems(check_source_steps(stub))
+    assert "expected an int array of shape (2, 5), got shape (2,)" in problems(check_source_steps(lambda m: m.sum(axis=1)))
 
 
 # ------------------------------------------------------------------ ex-07-final-state
@@ -70,13 +67,13 @@ def test_source_steps_stub_and_wrong_shape():
 def test_final_state_solution_passes_including_a_real_lstm():
     fn = run_solution(RNN, "ex-07-final-state", "final_state")
     result = check_final_state(fn)
-    assert result.passed, messages(result)
+    assert result.passed, problems(result)
 
 
 def test_final_state_last_step_is_caught():
     result = check_final_state(lambda outputs, mask: outputs[:, -1], include_real_lstm=False)
     assert not result.passed
-    assert "row 0: you returned the output of the last step, which is masked (zeros here); take the output of the last kept step, step 2" in messages(result)
+    assert "row 0: you returned the output of the last step, which is masked (zeros here); take the output of the last kept step, step 2" in problems(result)
 
 
 def test_final_state_empty_row_and_wrong_shape():
@@ -88,9 +85,9 @@ def test_final_state_empty_row_and_wrong_shape():
         return state
 
     result = check_final_state(first_kept_or_last, include_real_lstm=False)
-    assert "row 1 is masked everywhere; its final state is the zero initial state" in messages(result)
+    assert "row 1 is masked everywhere; its final state is the zero initial state" in problems(result)
     result = check_final_state(lambda outputs, mask: outputs, include_real_lstm=False)
-    assert "the final state has shape (2, 4, 3), expected (2, 3)" in messages(result)
+    assert "the final state has shape (2, 4, 3), expected (2, 3)" in problems(result)
 
 
 # ------------------------------------------------------------------ ex-08-masked-mse
@@ -99,14 +96,14 @@ def test_final_state_empty_row_and_wrong_shape():
 def test_masked_mse_solution_passes():
     fn = run_solution(LOSSES, "ex-08-masked-mse", "masked_mse")
     result = check_masked_mse(fn)
-    assert result.passed, messages(result)
+    assert result.passed, problems(result)
 
 
 def test_masked_mse_summing_features_is_caught():
     def sums_features(y_true, y_pred, mask):
         return float(((y_pred - y_true) ** 2).sum(-1)[mask].sum() / max(mask.sum(), 1))
 
-    assert "you summed over the features; Keras's mse averages over them first" in messages(check_masked_mse(sums_features))
+    assert "you summed over the features; Keras's mse averages over them first" in problems(check_masked_mse(sums_features))
 
 
 def test_masked_mse_matches_keras():
@@ -132,9 +129,9 @@ def test_masked_mse_typical_mistakes():
         return float(((y_pred - y_true) ** 2).mean(-1)[mask].mean()) if mask.any() else float("nan")
 
     with np.errstate(all="ignore"):
-        assert "that is the mean over all 8 steps; leave out the masked ones" in messages(check_masked_mse(ignores_mask))
-        assert "you divided by all 8 steps; divide by the 5 kept steps" in messages(check_masked_mse(divides_by_all))
-        assert "a batch masked everywhere: got NaN" in messages(check_masked_mse(nan_when_empty))
+        assert "that is the mean over all 8 steps; leave out the masked ones" in problems(check_masked_mse(ignores_mask))
+        assert "you divided by all 8 steps; divide by the 5 kept steps" in problems(check_masked_mse(divides_by_all))
+        assert "a batch masked everywhere: got NaN" in problems(check_masked_mse(nan_when_empty))
 
 
 # ------------------------------------------------------------------ ex-08-loss-and-metric
@@ -143,7 +140,7 @@ def test_masked_mse_typical_mistakes():
 def test_loss_and_metric_solution_passes():
     fn = run_solution(LOSSES, "ex-08-loss-and-metric", "loss_and_metric")
     result = check_loss_and_metric(fn)
-    assert result.passed, messages(result)
+    assert result.passed, problems(result)
 
 
 def test_reference_matches_keras_evaluate():
@@ -174,13 +171,13 @@ def test_loss_and_metric_typical_mistakes():
         return value, value
 
     with np.errstate(all="ignore"):
-        text = messages(check_loss_and_metric(swapped))
+        text = problems(check_loss_and_metric(swapped))
         assert "the loss should be 3.650, got 2.808: you divided by the sum of their weights (6.5); Keras divides the loss by the 5 kept steps" in text
         assert "the metric should be 2.808, got 3.650: you divided by the 5 kept steps; Keras divides the metric by the sum of the kept weights (6.5)" in text
         assert "the loss is NaN; Keras gives 0.0 when nothing is kept" in text
-        assert "you left out the sample weights" in messages(check_loss_and_metric(unweighted))
+        assert "you left out the sample weights" in problems(check_loss_and_metric(unweighted))
 
 
 @pytest.mark.parametrize("bad", [lambda *a: 1.0, lambda *a: (1.0, 2.0, 3.0)])
 def test_loss_and_metric_needs_a_pair(bad):
-    assert "expected a pair (loss, metric)" in messages(check_loss_and_metric(bad))
+    assert "expected a pair (loss, metric)" in problems(check_loss_and_metric(bad))

@@ -129,12 +129,32 @@ class TokenAndPosition(keras.layers.Layer):
                 "dim": self.dim}
 
 
-def _feed_forward(dim, hidden, name):
-    return keras.Sequential([keras.layers.Dense(hidden, activation="relu"), keras.layers.Dense(dim)], name=name)
+class _Block(keras.layers.Layer):
+    """What the encoder and decoder blocks share: their arguments, attention layers, a
+    feed-forward network and one LayerNormalization per residual (post-norm)."""
+
+    attention_names = ()  # names of the MultiHeadAttention layers (and attributes), one residual each
+
+    def __init__(self, dim, heads, hidden, **kwargs):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.dim = positive_int(dim, "dim", owner=owner)
+        self.heads = positive_int(heads, "heads", owner=owner)
+        self.hidden = positive_int(hidden, "hidden", owner=owner)
+        for name in self.attention_names:
+            setattr(self, name, keras.layers.MultiHeadAttention(heads, dim // heads, name=name))
+        self.feed_forward = keras.Sequential(
+            [keras.layers.Dense(hidden, activation="relu"), keras.layers.Dense(dim)], name="feed_forward")
+        for i in range(1, len(self.attention_names) + 2):
+            setattr(self, f"norm_{i}", keras.layers.LayerNormalization(name=f"norm_{i}"))
+        self.supports_masking = True
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "heads": self.heads, "hidden": self.hidden}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class EncoderBlock(keras.layers.Layer):
+class EncoderBlock(_Block):
     """Self-attention over real steps only, then a feed-forward network (post-norm residuals).
 
     Args:
@@ -153,21 +173,12 @@ class EncoderBlock(keras.layers.Layer):
         (1, 3, 8)
     """
 
-    def __init__(self, dim, heads, hidden, **kwargs):
-        super().__init__(**kwargs)
-        self.dim = positive_int(dim, "dim", owner="EncoderBlock")
-        self.heads = positive_int(heads, "heads", owner="EncoderBlock")
-        self.hidden = positive_int(hidden, "hidden", owner="EncoderBlock")
-        self.attention = keras.layers.MultiHeadAttention(heads, dim // heads, name="self_attention")
-        self.feed_forward = _feed_forward(dim, hidden, "feed_forward")
-        self.norm_1 = keras.layers.LayerNormalization(name="norm_1")
-        self.norm_2 = keras.layers.LayerNormalization(name="norm_2")
-        self.supports_masking = True
+    attention_names = ("self_attention",)
 
     def build(self, input_shape):
         # Built explicitly: Keras would otherwise build by running call() on the first
         # input, and MultiHeadAttention clears the Keras mask of the tensors it is given.
-        self.attention.build(input_shape, input_shape)
+        self.self_attention.build(input_shape, input_shape)
         self.norm_1.build(input_shape)
         self.feed_forward.build(input_shape)
         self.norm_2.build(input_shape)
@@ -175,7 +186,7 @@ class EncoderBlock(keras.layers.Layer):
 
     def call(self, inputs, mask=None):
         allowed = None if mask is None else attention_mask(mask, mask)
-        attended = self.attention(inputs, inputs, attention_mask=allowed)
+        attended = self.self_attention(inputs, inputs, attention_mask=allowed)
         x = self.norm_1(inputs + attended)
         return self.norm_2(x + self.feed_forward(x))
 
@@ -185,12 +196,9 @@ class EncoderBlock(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def get_config(self):
-        return {**super().get_config(), "dim": self.dim, "heads": self.heads, "hidden": self.hidden}
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class DecoderBlock(keras.layers.Layer):
+class DecoderBlock(_Block):
     """Causal self-attention, cross-attention to the encoder, then a feed-forward network.
 
     Args:
@@ -218,18 +226,7 @@ class DecoderBlock(keras.layers.Layer):
         (1, 4, 8)
     """
 
-    def __init__(self, dim, heads, hidden, **kwargs):
-        super().__init__(**kwargs)
-        self.dim = positive_int(dim, "dim", owner="DecoderBlock")
-        self.heads = positive_int(heads, "heads", owner="DecoderBlock")
-        self.hidden = positive_int(hidden, "hidden", owner="DecoderBlock")
-        self.self_attention = keras.layers.MultiHeadAttention(heads, dim // heads, name="self_attention")
-        self.cross_attention = keras.layers.MultiHeadAttention(heads, dim // heads, name="cross_attention")
-        self.feed_forward = _feed_forward(dim, hidden, "feed_forward")
-        self.norm_1 = keras.layers.LayerNormalization(name="norm_1")
-        self.norm_2 = keras.layers.LayerNormalization(name="norm_2")
-        self.norm_3 = keras.layers.LayerNormalization(name="norm_3")
-        self.supports_masking = True
+    attention_names = ("self_attention", "cross_attention")
 
     def build(self, inputs_shape, encoder_outputs_shape):
         # Built explicitly, as EncoderBlock is (MultiHeadAttention clears input masks).
@@ -259,9 +256,6 @@ class DecoderBlock(keras.layers.Layer):
 
     def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
         return tuple(inputs_shape)
-
-    def get_config(self):
-        return {**super().get_config(), "dim": self.dim, "heads": self.heads, "hidden": self.hidden}
 
 
 def build_encoder_decoder(vocabulary=REVERSAL_VOCABULARY, max_length=16, dim=32, heads=2, hidden=64):

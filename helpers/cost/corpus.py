@@ -34,7 +34,7 @@ def lognormal_lengths(n, median=60.0, sigma=0.8, min_len=4, max_len=640, seed=0)
 
     Example:
         >>> lengths = lognormal_lengths(1000, seed=0)
-        >>> 50 < np.median(lengths) < 70
+        >>> bool(50 < np.median(lengths) < 70)
         True
     """
     n = _check_positive_int(n, "n")

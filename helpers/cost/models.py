@@ -10,6 +10,26 @@ def _seeded(kind, seed):
             "uniform": keras.initializers.RandomUniform}[kind](seed=seed)
 
 
+def _masked_embedding(vocab_size, embed_dim, seed, ragged_input):
+    """The int32 ids input and its ``Embedding(mask_zero=True)``: both models start so."""
+    import keras
+
+    inputs = keras.Input(shape=(None,), dtype="int32", ragged=ragged_input, name="ids")
+    x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True,
+                               embeddings_initializer=_seeded("uniform", seed), name="embedding")(inputs)
+    return inputs, x
+
+
+def _compiled(inputs, outputs, name):
+    """The model, compiled as both are: Adam, cross-entropy on logits, no XLA."""
+    import keras
+
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer="adam", jit_compile=False,
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
 def build_lstm_classifier(vocab_size=2000, embed_dim=32, units=32, num_classes=2, seed=0, ragged_input=False):
     """A masked LSTM classifier: ``Embedding(mask_zero=True)`` -> ``LSTM`` -> ``Dense``.
 
@@ -37,16 +57,11 @@ def build_lstm_classifier(vocab_size=2000, embed_dim=32, units=32, num_classes=2
     """
     import keras
 
-    inputs = keras.Input(shape=(None,), dtype="int32", ragged=ragged_input, name="ids")
-    x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True,
-                               embeddings_initializer=_seeded("uniform", seed), name="embedding")(inputs)
+    inputs, x = _masked_embedding(vocab_size, embed_dim, seed, ragged_input)
     x = keras.layers.LSTM(units, kernel_initializer=_seeded("glorot", seed),
                           recurrent_initializer=_seeded("orthogonal", seed), name="lstm")(x)
     outputs = keras.layers.Dense(num_classes, kernel_initializer=_seeded("glorot", seed), name="logits")(x)
-    model = keras.Model(inputs, outputs, name="masked_lstm")
-    model.compile(optimizer="adam", jit_compile=False,
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+    return _compiled(inputs, outputs, "masked_lstm")
 
 
 def build_attention_classifier(vocab_size=2000, embed_dim=32, num_heads=2, key_dim=16, num_classes=2, seed=0,
@@ -77,18 +92,13 @@ def build_attention_classifier(vocab_size=2000, embed_dim=32, num_heads=2, key_d
     """
     import keras
 
-    inputs = keras.Input(shape=(None,), dtype="int32", ragged=ragged_input, name="ids")
-    x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True,
-                               embeddings_initializer=_seeded("uniform", seed), name="embedding")(inputs)
+    inputs, x = _masked_embedding(vocab_size, embed_dim, seed, ragged_input)
     attended = keras.layers.MultiHeadAttention(num_heads, key_dim, kernel_initializer=_seeded("glorot", seed),
                                                name="self_attention")(x, x)
     x = keras.layers.Add(name="residual")([x, attended])
     x = keras.layers.GlobalAveragePooling1D(name="mean_over_real_steps")(x)
     outputs = keras.layers.Dense(num_classes, kernel_initializer=_seeded("glorot", seed), name="logits")(x)
-    model = keras.Model(inputs, outputs, name="masked_self_attention")
-    model.compile(optimizer="adam", jit_compile=False,
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+    return _compiled(inputs, outputs, "masked_self_attention")
 
 
 #: The models the benchmark compares, by name.

@@ -68,7 +68,7 @@ def length_grouped_batches(lengths, batch_size, pool_batches=DEFAULT_POOL_BATCHE
     Example:
         >>> batches = length_grouped_batches([5, 50, 6, 52, 7, 51], batch_size=2, pool_batches=3)
         >>> sorted(sorted(int(i) for i in b) for b in batches)
-        [[0, 4], [1, 3], [2, 5]]
+        [[0, 2], [1, 4], [3, 5]]
     """
     lengths = _check_lengths(lengths)
     batch_size = _check_positive_int(batch_size, "batch_size")

@@ -53,6 +53,33 @@ def call_student(fn, *args, **kwargs):
         return None, f"calling it raised {type(exc).__name__}: {exc}"
 
 
+def call_quietly(fn, *args, **kwargs):
+    """:func:`call_student` with Keras's warnings and NumPy's floating-point notices kept
+    quiet (they would reach the notebook's stderr)."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return call_student(fn, *args, **kwargs)
+
+
+def build_student_model(make_model, result, vocab_size=20):
+    """``make_model(vocab_size)``, seeded and quiet; the ``keras.Model`` it returns, or None
+    with the problem added to ``result.problems`` (it raised, or returned something else)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model, problem = call_quietly(make_model, vocab_size)
+    call = f"{result.exercise}({vocab_size})"
+    if problem:
+        result.problems.append(f"{call}: {problem}")
+        return None
+    if not isinstance(model, keras.Model):
+        result.problems.append(f"{call} returned a {type(model).__name__}; expected a keras.Model")
+        return None
+    return model
+
+
 def to_numpy(value):
     """Convert a tensor, list or array to NumPy, or return None if it cannot be."""
     if value is None:

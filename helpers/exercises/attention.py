@@ -10,19 +10,10 @@ Chapter 10:
 Positions are 0-based, as in NumPy.
 """
 
-import warnings
 
 import numpy as np
 
-from helpers.exercises import CheckResult, call_student, compare_arrays, compare_masks, to_numpy
-
-
-def _call(fn, *args):
-    """call_student with warnings and NumPy floating-point notices kept quiet."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return call_student(fn, *args)
-
+from helpers.exercises import CheckResult, call_quietly, compare_arrays, compare_masks, to_numpy
 
 # ----- chapter 09 -------------------------------------------------------------------
 
@@ -40,7 +31,7 @@ def check_pair_mask(pair_mask):
     for name, ids in PAIR_CASES:
         real = ids != 0
         expected = real[:, :, None] & real[:, None, :]
-        got, problem = _call(pair_mask, ids.copy())
+        got, problem = call_quietly(pair_mask, ids.copy())
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue
@@ -94,7 +85,7 @@ def check_masked_attention(masked_attention):
     """ex-09-masked-attention: scaled dot-product attention with a key-padding mask."""
     result = CheckResult("masked_attention")
     for name, q, k, v, key_mask in _attention_cases():
-        got, problem = _call(masked_attention, q.copy(), k.copy(), v.copy(), key_mask.copy())
+        got, problem = call_quietly(masked_attention, q.copy(), k.copy(), v.copy(), key_mask.copy())
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue
@@ -174,7 +165,7 @@ def check_ragged_to_padded(ragged_to_padded):
         expected_mask = np.zeros_like(expected, dtype=bool)
         for b, row in enumerate(rows):
             expected_mask[b, : len(row)] = True
-        got, problem = _call(ragged_to_padded, ragged, length)
+        got, problem = call_quietly(ragged_to_padded, ragged, length)
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue
@@ -201,7 +192,7 @@ def check_padded_to_ragged(padded_to_ragged):
     ]
     for name, ids in cases:
         expected = [[int(t) for t in row if t != 0] for row in ids]
-        got, problem = _call(padded_to_ragged, ids.copy())
+        got, problem = call_quietly(padded_to_ragged, ids.copy())
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from helpers.exercises import CheckResult, call_student, compare_masks, to_numpy
+from helpers.exercises import CheckResult, build_student_model, call_quietly, compare_masks, to_numpy
 
 #: (mask_a, mask_b) pairs the merge check runs; every pair has the same shape.
 MASK_CASES = [
@@ -26,11 +26,6 @@ MASK_CASES = [
 #: Sequences of ids (no zeros) the conv-model check pads in several ways.
 SEQUENCES = [[3, 9, 4], [5, 1, 2, 8, 7, 6], [11], [4, 4, 2, 13]]
 
-
-def _quiet(fn, *args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call_student(fn, *args)
 
 
 def keras_merged_masks(mask_a, mask_b):
@@ -62,7 +57,7 @@ def check_merged_masks(merged_masks):
     """ex-15-merged-masks: ``merged_masks(mask_a, mask_b)`` returns the three masks Keras computes."""
     result = CheckResult("merged_masks")
     for case, (mask_a, mask_b) in enumerate(MASK_CASES):
-        got, problem = _quiet(merged_masks, mask_a.copy(), mask_b.copy())
+        got, problem = call_quietly(merged_masks, mask_a.copy(), mask_b.copy())
         if problem:
             result.problems.append(f"case {case}: {problem}")
             return result
@@ -95,13 +90,8 @@ def check_conv_model(make_conv_model):
     from helpers.tracing import trace_masks
 
     result = CheckResult("make_conv_model")
-    keras.utils.set_random_seed(0)
-    model, problem = _quiet(make_conv_model, 20)
-    if problem:
-        result.problems.append(f"make_conv_model(20): {problem}")
-        return result
-    if not isinstance(model, keras.Model):
-        result.problems.append(f"make_conv_model(20) returned a {type(model).__name__}; expected a keras.Model")
+    model = build_student_model(make_conv_model, result)
+    if model is None:
         return result
     convs = [layer for layer in model._flatten_layers(include_self=False)
              if isinstance(layer, keras.layers.Conv1D)]

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from helpers.exercises import CheckResult, call_student, to_numpy
+from helpers.exercises import CheckResult, build_student_model, call_quietly, to_numpy
 
 IDS = np.array([[4, 7, 2, 0, 0], [3, 1, 8, 2, 9], [5, 0, 0, 0, 0]], dtype="int32")
 
@@ -24,12 +24,6 @@ def _short(exc):
         text = text.split("\x1b[1m", 1)[1].split("\x1b[0m", 1)[0]
     return f"{type(exc).__name__}: {text.strip().splitlines()[0] if text.strip() else ''}"
 
-
-def _quiet(fn, *args, **kwargs):
-    """call_student with Keras's warnings caught (they would reach stderr)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call_student(fn, *args, **kwargs)
 
 
 def _dropper_models():
@@ -88,7 +82,7 @@ def check_find_mask_dropper(find_mask_dropper):
 
     result = CheckResult("find_mask_dropper")
     for description, model, expected in _dropper_models():
-        got, problem = _quiet(find_mask_dropper, model, IDS.copy())
+        got, problem = call_quietly(find_mask_dropper, model, IDS.copy())
         if problem:
             result.problems.append(f"{description}: {problem}")
             break
@@ -125,18 +119,12 @@ def check_padding_proof_model(make_model):
     (batch, 1); a mask is made from id 0, no layer destroys it, a layer consumes
     it, and so extra padding does not change the output.
     """
-    import keras
 
     from helpers.tracing import trace_masks
 
     result = CheckResult("make_model")
-    keras.utils.set_random_seed(0)
-    model, problem = _quiet(make_model, 20)
-    if problem:
-        result.problems.append(f"make_model(20): {problem}")
-        return result
-    if not isinstance(model, keras.Model):
-        result.problems.append(f"make_model(20) returned a {type(model).__name__}; expected a keras.Model")
+    model = build_student_model(make_model, result)
+    if model is None:
         return result
     try:
         with warnings.catch_warnings():
@@ -201,7 +189,7 @@ def check_lstm_by_hand(lstm_by_hand):
     expected = to_numpy(lstm(scaled, mask=IDS != 0))
     unmasked = to_numpy(lstm(scaled))
     unscaled = to_numpy(lstm(embedding(IDS), mask=IDS != 0))
-    got, problem = _quiet(lstm_by_hand, embedding, lstm, IDS.copy())
+    got, problem = call_quietly(lstm_by_hand, embedding, lstm, IDS.copy())
     if problem:
         result.problems.append(problem)
         return result

@@ -10,18 +10,10 @@ Chapter 14:
 Positions are 0-based, as in NumPy. Id 0 is padding.
 """
 
-import warnings
 
 import numpy as np
 
-from helpers.exercises import CheckResult, call_student, compare_arrays, to_numpy
-
-
-def _call(fn, *args):
-    """call_student with warnings and NumPy floating-point notices kept quiet."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return call_student(fn, *args)
+from helpers.exercises import CheckResult, call_quietly, compare_arrays, to_numpy
 
 
 def _bool_grid(got, expected, name, what):
@@ -56,7 +48,7 @@ def check_cross_mask(cross_mask):
     for name, dec, enc in CROSS_CASES:
         q, k = dec != 0, enc != 0
         expected = q[:, :, None] & k[:, None, :]
-        got, problem = _call(cross_mask, dec.copy(), enc.copy())
+        got, problem = call_quietly(cross_mask, dec.copy(), enc.copy())
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue
@@ -108,7 +100,7 @@ def check_decoder_masks(decoder_masks):
         causal = np.tril(np.ones((t, t), bool))[None]
         expected_self = q[:, :, None] & q[:, None, :] & causal
         expected_cross = q[:, :, None] & k[:, None, :]
-        got, problem = _call(decoder_masks, tgt.copy(), src.copy())
+        got, problem = call_quietly(decoder_masks, tgt.copy(), src.copy())
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue
@@ -156,7 +148,7 @@ def check_shift_right(shift_right):
         expected = np.concatenate([np.full((targets.shape[0], 1), start), targets[:, :-1]], axis=1)
         expected = np.where(np.concatenate([np.ones((targets.shape[0], 1), bool), targets[:, :-1] != 0], 1),
                             expected, 0)
-        got, problem = _call(shift_right, targets.copy(), start)
+        got, problem = call_quietly(shift_right, targets.copy(), start)
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue
@@ -202,7 +194,7 @@ def check_masked_token_loss(masked_token_loss):
         step = _xent(labels, logits.astype("float64"))
         keep = labels != 0
         expected = step[keep].mean()
-        got, problem = _call(masked_token_loss, labels.copy(), logits.astype("float32"))
+        got, problem = call_quietly(masked_token_loss, labels.copy(), logits.astype("float32"))
         if problem:
             result.problems.append(f"{name}: {problem}")
             continue

@@ -38,9 +38,6 @@ class MyActivation(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        return super().get_config()
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class TemporalSplit(keras.layers.Layer):
