@@ -15,8 +15,12 @@ VOCAB, EMBED, UNITS, OUT = 6, 4, 3, 2
 
 
 def _error(exc):
-    """``"TypeName: first line of the message"``, short enough for a table."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    """``"TypeName: first line of the message"`` (Keras's and TensorFlow's wrapping
+    removed), short enough for a table."""
+    from helpers.notebook import error_message
+
+    text = error_message(exc)
+    first = text.splitlines()[0] if text else ""
     return f"{type(exc).__name__}: {first[:90]}"
 
 
@@ -207,5 +211,56 @@ def cudnn_rules():
     return out
 
 
+def _outcome(run):
+    """``"works"`` if ``run()`` returns, else the error it raised (the finding)."""
+    try:
+        run()
+        return "works"
+    except Exception as exc:  # noqa: BLE001 - the error is the finding
+        return _error(exc)
+
+
+def keras_bugs():
+    """Three places where Keras 3.15 behaves differently off TensorFlow.
+
+    - ``failed predict``: a ``predict`` that raises (here ``Softmax(axis=1)`` given a
+      mask that does not broadcast, chapter 06); then a model sharing its layers is
+      called. On JAX, ``predict`` takes the variables' values out before it runs
+      (``_purge_model_variables`` in ``keras/src/backend/jax/trainer.py``) and puts
+      them back only when it finishes.
+    - ``BatchNormalization, one feature``: a training call with a mask on inputs of
+      one feature (``_moments`` squeezes the statistics to a scalar).
+    - ``sample_weight (batch,)``, ``(batch, 1)``, ``(batch, time)``: a loss on a
+      masked ``(2, 4, 3)`` output (``apply_mask`` in ``keras/src/losses/loss.py``
+      multiplies the weights by the mask in place).
+
+    Returns a dict mapping each case to ``"works"`` or the error it raised.
+    """
+    import keras
+
+    ids = np.array([[1, 2, 0, 0], [3, 1, 4, 0]])
+    inputs = keras.Input((None,), dtype="int32")
+    scores = keras.layers.Dense(1)(keras.layers.Embedding(5, 2, mask_zero=True)(inputs))
+    failing = keras.Model(inputs, keras.layers.Softmax(axis=1)(scores))
+    sharing = keras.Model(inputs, scores)
+    out = {}
+    if _outcome(lambda: failing.predict(ids, verbose=0)) == "works":
+        raise AssertionError("the Softmax(axis=1) model was expected to fail")
+    out["failed predict, then a model sharing its layers"] = _outcome(lambda: sharing(ids))
+
+    bn_x = np.random.default_rng(0).normal(size=(2, 4, 1)).astype("float32")
+    out["BatchNormalization(mask), one feature"] = _outcome(
+        lambda: keras.layers.BatchNormalization()(bn_x, mask=ids != 0, training=True))
+
+    y_true = np.ones((2, 4, 3), "float32")
+    y_pred = keras.layers.Embedding(5, 3, mask_zero=True)(ids)  # carries the mask (2, 4)
+    loss = keras.losses.MeanSquaredError()
+    weights = np.array([1.0, 3.0], "float32")
+    for name, w in [("(batch,)", weights), ("(batch, 1)", weights[:, None]),
+                    ("(batch, time)", np.repeat(weights[:, None], 4, axis=1))]:
+        out[f"sample_weight {name}"] = _outcome(lambda w=w: loss(y_true, y_pred, sample_weight=w))
+    return out
+
+
 #: Every probe, by name.
-PROBES = {f.__name__: f for f in (mask_storage, same_model, tensorflow_only, cudnn_rules)}
+PROBES = {f.__name__: f for f in (mask_storage, same_model, tensorflow_only, cudnn_rules, keras_bugs)}

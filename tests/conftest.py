@@ -290,7 +290,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             continue
         note = ""
         if stage == "nbval":
-            note = f"  ({len(_NBVAL)} chapters; budget {nbval_budget_seconds():.0f} s)"
+            note = f"  ({len(_NBVAL)} chapters, summed; the {nbval_budget_seconds():.0f} s budget is on the wall-clock below)"
         elif stage == "site build" and build:
             note = f"  (jupyter-book build -W --nitpick, once: {build[0]:.1f} s)"
         elif stage == "browser" and SITE_REPORT["screenshots"]:

@@ -112,7 +112,8 @@ def _real_lstm_case():
     )
     mask = ids != 0
     outputs, h, _ = lstm(embedding(ids), mask=mask)
-    return "a real LSTM (zero_output_for_mask=True)", np.asarray(outputs), mask, np.asarray(h)
+    return ("a real LSTM (zero_output_for_mask=True)", keras.ops.convert_to_numpy(outputs), mask,
+            keras.ops.convert_to_numpy(h))
 
 
 def check_final_state(fn, include_real_lstm=True):
