@@ -87,3 +87,18 @@ def run_probes(backend, probes, kwargs=None, timeout=300):
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise RuntimeError(f"the {backend} process exited with status {done.returncode}:\n{tail}")
     return json.loads(done.stdout.rsplit(marker, 1)[1])
+
+
+def run_probes_on_every_backend(probes, kwargs=None, backends=BACKENDS, timeout=300):
+    """:func:`run_probes` on each of ``backends``, their processes running side by side.
+
+    Returns:
+        A dict mapping each backend (in the order given) to what :func:`run_probes`
+        returned for it. The first backend whose process fails raises its error.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    backends = tuple(backends)
+    with ThreadPoolExecutor(max_workers=len(backends) or 1) as pool:
+        futures = [pool.submit(run_probes, b, probes, kwargs, timeout) for b in backends]
+        return {b: f.result() for b, f in zip(backends, futures)}

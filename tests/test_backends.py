@@ -3,7 +3,7 @@
 import pytest
 
 from helpers import backend_probes
-from helpers.backends import BACKENDS, available_backends, run_probes
+from helpers.backends import BACKENDS, available_backends, run_probes, run_probes_on_every_backend
 
 
 def test_every_backend_is_installed_with_the_book():
@@ -35,3 +35,17 @@ def test_probes_must_be_a_list_of_names():
 def test_a_failing_child_reports_its_error():
     with pytest.raises(RuntimeError, match="exited with status"):
         run_probes("jax", ["same_model"], kwargs={"same_model": {"weights": [[1.0]]}})
+
+
+def test_every_backend_side_by_side_keeps_the_order_and_each_backend():
+    results = run_probes_on_every_backend(["cudnn_rules"], backends=("torch", "jax"))
+    assert list(results) == ["torch", "jax"]
+    # JAX declines cuDNN for any mask; PyTorch accepts a right-padded one.
+    assert results["torch"]["cudnn_rules"]["right-padded"] == "accepted"
+    assert results["jax"]["cudnn_rules"]["right-padded"] != "accepted"
+
+
+def test_every_backend_side_by_side_raises_a_failing_childs_error():
+    with pytest.raises(RuntimeError, match="the jax process exited"):
+        run_probes_on_every_backend(["same_model"], kwargs={"same_model": {"weights": [[1.0]]}},
+                                    backends=("jax",))
