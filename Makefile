@@ -22,7 +22,7 @@ NBVAL_TIMES := _build/.nbval-durations.json
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget" $(XDIST)
 
 .PHONY: venv book test unit lint execute serve timings benchmark browser student clean \
-	variants variant-onednn-off variant-one-thread backends upstream
+	variants variant-onednn-off variant-one-thread backends backend-passes upstream
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
 # build, no browser (well under a minute). The slow test files are left out by name.
@@ -54,8 +54,7 @@ browser:
 # the nbval time budget; each prints a timing report.
 # On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
 # hand there, and they are what stands in for one. Locally run them with `make variants`.
-# The JAX and PyTorch passes (`make backends`) are not part of `make test` yet: some
-# chapter cells still fail on those backends (see README.md, "Other backends").
+# On CI the JAX and PyTorch passes follow too (`make backend-passes`).
 test: $(STAMP) browser
 	mkdir -p _build && rm -f $(NBVAL_TIMES); status=0; \
 	BOOK_NBVAL_DURATIONS=$(NBVAL_TIMES) $(NBVAL) || status=1; \
@@ -64,7 +63,22 @@ test: $(STAMP) browser
 	exit $$status
 ifeq ($(CI),true)
 	$(MAKE) --no-print-directory variants
+	$(MAKE) --no-print-directory backend-passes
 endif
+
+# Every chapter's code cells under KERAS_BACKEND=jax and under =torch, with the book's
+# .venv (it pins jax and the CPU build of torch): asserts kept, outputs not compared.
+# The two passes run side by side (one kernel each); each writes a table to
+# _build/backends-<backend>.log and a report to _build/backends-<backend>.json, and the
+# target fails if any cell failed on either backend.
+BACKEND_PASS = KERAS_BACKEND=$(1) $(BIN)/python tools/run_elsewhere.py here --json _build/backends-$(1).json \
+	> _build/backends-$(1).log 2>&1
+backend-passes: $(STAMP)
+	mkdir -p _build; \
+	( $(call BACKEND_PASS,jax) ) & jax=$$!; ( $(call BACKEND_PASS,torch) ) & torch=$$!; \
+	wait $$jax; jax_status=$$?; wait $$torch; torch_status=$$?; \
+	echo "== JAX pass"; cat _build/backends-jax.log; echo "== PyTorch pass"; cat _build/backends-torch.log; \
+	test $$jax_status -eq 0 -a $$torch_status -eq 0
 
 # Stand-ins for another device, which changes the numerics path: the stored outputs
 # must survive TensorFlow's oneDNN optimisations switched off, and a single thread.
