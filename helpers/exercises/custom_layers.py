@@ -73,6 +73,22 @@ def _instantiate(cls, name):
     return _call(cls)
 
 
+def _run_on_embedded(cls, name, result):
+    """Instantiate the student's layer class and call it on the embedded test batch.
+
+    Returns ``(layer, values, out, warnings raised)``, or None with the problem added
+    to ``result.problems`` (not a class, or the constructor or the call raised).
+    """
+    layer, problem = _instantiate(cls, name)
+    if not problem:
+        values, x = _embedded()
+        out, problem, caught = _call_recording(layer, x)
+    if problem:
+        result.problems.append(problem)
+        return None
+    return layer, values, out, caught
+
+
 def _symbolic_mask_problems(layer_cls, features=3):
     """Problems building a Functional model Input -> Embedding(mask_zero) -> layer."""
     import keras
@@ -94,15 +110,10 @@ def _symbolic_mask_problems(layer_cls, features=3):
 def check_double(Double):
     """ex-05-opt-in: ``Double`` multiplies by 2 and passes the mask on unchanged."""
     result = CheckResult("Double passes the mask on")
-    layer, problem = _instantiate(Double, "Double")
-    if problem:
-        result.problems.append(problem)
+    run = _run_on_embedded(Double, "Double", result)
+    if run is None:
         return result
-    values, x = _embedded()
-    out, problem, caught = _call_recording(layer, x)
-    if problem:
-        result.problems.append(problem)
-        return result
+    layer, values, out, caught = run
     destroyed = [w for w in caught if "destroy the mask" in w]
     if destroyed:
         result.problems.append(
@@ -122,15 +133,10 @@ def check_double(Double):
 def check_reverse_time(ReverseTime):
     """ex-05-reverse-time: reverse the time axis of the inputs and of their mask."""
     result = CheckResult("ReverseTime")
-    layer, problem = _instantiate(ReverseTime, "ReverseTime")
-    if problem:
-        result.problems.append(problem)
+    run = _run_on_embedded(ReverseTime, "ReverseTime", result)
+    if run is None:
         return result
-    values, x = _embedded()
-    out, problem = _call(layer, x)
-    if problem:
-        result.problems.append(problem)
-        return result
+    layer, values, out, _ = run
     result.problems += compare_arrays(out, values[:, ::-1], what="the output")
     mask = keras_mask(out)
     if mask is None:
@@ -171,16 +177,11 @@ def _pair_pool_reference(values, mask):
 def check_pair_pool(PairPool):
     """ex-05-pair-pool: mean of each pair of steps over kept steps; mask = any step kept."""
     result = CheckResult("PairPool")
-    layer, problem = _instantiate(PairPool, "PairPool")
-    if problem:
-        result.problems.append(problem)
+    run = _run_on_embedded(PairPool, "PairPool", result)
+    if run is None:
         return result
-    values, x = _embedded()
+    layer, values, out, _ = run
     expected_values, expected_mask = _pair_pool_reference(values, MASK)
-    out, problem = _call(layer, x)
-    if problem:
-        result.problems.append(problem)
-        return result
     out_np = to_numpy(out)
     if out_np is not None and out_np.shape == expected_values.shape:
         plain_mean = values.reshape(4, 2, 2, 3).mean(axis=2)
@@ -278,17 +279,12 @@ def check_is_distribution(is_masked_distribution):
 def check_masked_mean(MaskedMean):
     """ex-06-masked-mean: mean over the kept steps, (batch, time, f) -> (batch, f); consumes the mask."""
     result = CheckResult("MaskedMean")
-    layer, problem = _instantiate(MaskedMean, "MaskedMean")
-    if problem:
-        result.problems.append(problem)
+    run = _run_on_embedded(MaskedMean, "MaskedMean", result)
+    if run is None:
         return result
-    values, x = _embedded()
+    layer, values, out, caught = run
     counts = MASK.sum(axis=1, keepdims=True)
     expected = (values * MASK[..., None]).sum(axis=1) / counts
-    out, problem, caught = _call_recording(layer, x)
-    if problem:
-        result.problems.append(problem)
-        return result
     if any("destroy the mask" in w for w in caught):
         result.problems.append("Keras warned that the layer destroys the mask: it never received it. "
                                "Take it as an argument: def call(self, inputs, mask=None)")
