@@ -160,9 +160,9 @@ def tensorflow_only():
     out = keras.layers.Embedding(VOCAB, EMBED)(np.array(IDS))
     try:
         out.numpy()
-        results["tensor.numpy()"] = "works"
+        results["tensor.numpy method"] = "works"
     except Exception as exc:  # noqa: BLE001 - any failure is the finding
-        results["tensor.numpy()"] = _error(exc)
+        results["tensor.numpy method"] = _error(exc)
     try:
         keras.ops.convert_to_numpy(out)
         results["keras.ops.convert_to_numpy"] = "works"
