@@ -1,8 +1,10 @@
 # Targets behind the README's two commands (`make book`, `make test`), plus
 # `make execute` (re-run every chapter, store outputs), `make serve`, `make timings`
-# `make variants` (nbval under other TensorFlow numerics settings), `make backends`
-# (every chapter under Keras's JAX and PyTorch backends) and `make upstream` (against
-# the newest keras and tensorflow, keras-nightly and the oldest claimed releases).
+# `make variants` (nbval under other TensorFlow numerics settings), `make backend-passes`
+# (every chapter under Keras's JAX, then PyTorch backend, in .venv; run by `make test`
+# on CI), `make backends` (the same in separate .venv-jax/.venv-torch), `make unit`,
+# `make lint` and `make upstream` (against the newest keras and tensorflow,
+# keras-nightly and the oldest claimed releases).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -69,7 +71,7 @@ endif
 # Every chapter's code cells under KERAS_BACKEND=jax, then under =torch, with the book's
 # .venv (it pins jax and the CPU build of torch): asserts kept, outputs not compared.
 # One after the other: run side by side on 2 cores, chapter 09's 10,000 eager PyTorch
-# training steps (about 3 minutes alone) outran the 600 s cell timeout. Each pass
+# training steps (about 4 minutes alone) outran the 600 s cell timeout. Each pass
 # prints its table and writes _build/backends-<backend>.json; the target fails if any
 # cell failed on either backend (both passes run either way).
 BACKEND_PASS = KERAS_BACKEND=$(1) $(BIN)/python tools/run_elsewhere.py here --json _build/backends-$(1).json

@@ -149,6 +149,15 @@ def same_model(weights):
     }
 
 
+def _outcome(run):
+    """``"works"`` if ``run()`` returns, else the error it raised (the finding)."""
+    try:
+        run()
+        return "works"
+    except Exception as exc:  # noqa: BLE001 - the error is the finding
+        return _error(exc)
+
+
 def tensorflow_only():
     """What works on this backend among the things the book uses from TensorFlow.
 
@@ -156,24 +165,9 @@ def tensorflow_only():
     """
     import keras
 
-    results = {}
     out = keras.layers.Embedding(VOCAB, EMBED)(np.array(IDS))
-    try:
-        out.numpy()
-        results["tensor.numpy method"] = "works"
-    except Exception as exc:  # noqa: BLE001 - any failure is the finding
-        results["tensor.numpy method"] = _error(exc)
-    try:
-        keras.ops.convert_to_numpy(out)
-        results["keras.ops.convert_to_numpy"] = "works"
-    except Exception as exc:  # noqa: BLE001
-        results["keras.ops.convert_to_numpy"] = _error(exc)
-    try:
-        keras.Input(shape=(None,), ragged=True)
-        results["keras.Input(ragged=True)"] = "works"
-    except Exception as exc:  # noqa: BLE001
-        results["keras.Input(ragged=True)"] = _error(exc)
-    try:
+
+    def fit_on_a_dataset():
         import tensorflow as tf
 
         model = _build_model()
@@ -181,10 +175,13 @@ def tensorflow_only():
         data = tf.data.Dataset.from_tensor_slices(
             (np.array(IDS), np.ones((len(IDS), len(IDS[0]), OUT), "float32"))).batch(2)
         model.fit(data, epochs=1, verbose=0)
-        results["fit on a tf.data.Dataset"] = "works"
-    except Exception as exc:  # noqa: BLE001
-        results["fit on a tf.data.Dataset"] = _error(exc)
-    return results
+
+    return {
+        "tensor.numpy method": _outcome(lambda: out.numpy()),
+        "keras.ops.convert_to_numpy": _outcome(lambda: keras.ops.convert_to_numpy(out)),
+        "keras.Input(ragged=True)": _outcome(lambda: keras.Input(shape=(None,), ragged=True)),
+        "fit on a tf.data.Dataset": _outcome(fit_on_a_dataset),
+    }
 
 
 def cudnn_rules():
@@ -203,21 +200,9 @@ def cudnn_rules():
     check = cudnn_mask_check(keras.backend.backend())
     out = {}
     for name, mask in masks.items():
-        try:
-            check(keras.ops.convert_to_tensor(np.array(mask)))
-            out[name] = "accepted"
-        except Exception as exc:  # noqa: BLE001 - the error is the finding
-            out[name] = _error(exc)
+        outcome = _outcome(lambda mask=mask: check(keras.ops.convert_to_tensor(np.array(mask))))
+        out[name] = "accepted" if outcome == "works" else outcome
     return out
-
-
-def _outcome(run):
-    """``"works"`` if ``run()`` returns, else the error it raised (the finding)."""
-    try:
-        run()
-        return "works"
-    except Exception as exc:  # noqa: BLE001 - the error is the finding
-        return _error(exc)
 
 
 def keras_bugs():
@@ -228,8 +213,8 @@ def keras_bugs():
       called. On JAX, ``predict`` takes the variables' values out before it runs
       (``_purge_model_variables`` in ``keras/src/backend/jax/trainer.py``) and puts
       them back only when it finishes.
-    - ``BatchNormalization, one feature``: a training call with a mask on inputs of
-      one feature (``_moments`` squeezes the statistics to a scalar).
+    - ``BatchNormalization(mask)``: a training call with a mask on inputs of one
+      feature (``_moments`` squeezes the statistics to a scalar), then of two.
     - ``sample_weight (batch,)``, ``(batch, 1)``, ``(batch, time)``: a loss on a
       masked ``(2, 4, 3)`` output (``apply_mask`` in ``keras/src/losses/loss.py``
       multiplies the weights by the mask in place).
@@ -248,9 +233,10 @@ def keras_bugs():
         raise AssertionError("the Softmax(axis=1) model was expected to fail")
     out["failed predict, then a model sharing its layers"] = _outcome(lambda: sharing(ids))
 
-    bn_x = np.random.default_rng(0).normal(size=(2, 4, 1)).astype("float32")
-    out["BatchNormalization(mask), one feature"] = _outcome(
-        lambda: keras.layers.BatchNormalization()(bn_x, mask=ids != 0, training=True))
+    bn_x = np.random.default_rng(0).normal(size=(2, 4, 2)).astype("float32")
+    for name, x in [("one feature", bn_x[..., :1]), ("two features", bn_x)]:
+        out[f"BatchNormalization(mask), {name}"] = _outcome(
+            lambda x=x: keras.layers.BatchNormalization()(x, mask=ids != 0, training=True))
 
     y_true = np.ones((2, 4, 3), "float32")
     y_pred = keras.layers.Embedding(5, 3, mask_zero=True)(ids)  # carries the mask (2, 4)

@@ -57,3 +57,9 @@ def run_solution(name, label, function_name, namespace=None):
 def problems(result):
     """A CheckResult's problems, one per line (the message of a failing assert)."""
     return "\n".join(result.problems)
+
+
+def wrong_answer_problems(result):
+    """The problems of a check given a wrong answer, one per line; fails if it passed."""
+    assert not result.passed, "a wrong answer passed the check"
+    return problems(result)

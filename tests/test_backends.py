@@ -45,7 +45,8 @@ def test_every_backend_side_by_side_keeps_the_order_and_each_backend():
     assert results["jax"]["cudnn_rules"]["right-padded"] != "accepted"
 
 
-def test_every_backend_side_by_side_raises_a_failing_childs_error():
-    with pytest.raises(RuntimeError, match="the jax process exited"):
+def test_every_backend_side_by_side_raises_the_first_failing_childs_error():
+    """Both processes fail (weights of the wrong shape); the first backend named raises."""
+    with pytest.raises(RuntimeError, match="the torch process exited"):
         run_probes_on_every_backend(["same_model"], kwargs={"same_model": {"weights": [[1.0]]}},
-                                    backends=("jax",))
+                                    backends=("torch", "jax"))

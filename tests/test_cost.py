@@ -9,6 +9,7 @@ from helpers import cost
 
 # ---------------------------------------------------------------- corpus
 
+
 def test_lengths_are_seeded_long_tailed_and_clipped():
     a = cost.lognormal_lengths(5000, median=60, sigma=0.8, min_len=4, max_len=640, seed=3)
     b = cost.lognormal_lengths(5000, median=60, sigma=0.8, min_len=4, max_len=640, seed=3)

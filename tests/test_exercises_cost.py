@@ -9,7 +9,6 @@ from helpers.exercises.cost import check_assign_buckets, check_bucket_batches, c
 CHAPTER = "11_cost_of_padding"
 
 
-
 # ---------------------------------------------------------------- padding fraction
 
 def test_padding_fraction_solution_passes():

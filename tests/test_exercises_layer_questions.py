@@ -4,15 +4,11 @@ import keras
 import numpy as np
 import pytest
 from nbtools import run_solution
+from nbtools import wrong_answer_problems as problems
 
 from helpers.exercises.layer_questions import check_conv_model, check_merged_masks, keras_merged_masks
 
 CH15 = "15_layers_around_masks"
-
-
-def problems(result):
-    assert not result.passed, "a wrong answer passed the check"
-    return "\n".join(result.problems)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from keras import layers
 from nbtools import run_solution
+from nbtools import wrong_answer_problems as problems
 
 from helpers import trace_masks
 from helpers.exercises.masks import check_mask_from_lengths, check_masking_rule, check_zeroed_embeddings
@@ -40,11 +41,6 @@ def test_solution_passes(chapter, label, name, check):
     result = check(run_solution(chapter, label, name))
     assert result.passed, repr(result)
     assert "correct" in repr(result)
-
-
-def problems(result):
-    assert not result.passed
-    return "\n".join(result.problems)
 
 
 def test_stub_and_crash_are_reported():

@@ -17,7 +17,6 @@ RNN = "07_masks_in_rnns"
 LOSSES = "08_masks_in_losses"
 
 
-
 # ------------------------------------------------------------------ ex-07-source-steps
 
 

@@ -14,7 +14,6 @@ CH13 = "13_transformer_masks"
 CH14 = "14_encoder_decoder"
 
 
-
 def _stub(*args):
     raise NotImplementedError
 

@@ -1,4 +1,5 @@
-"""helpers.notebook: the first cell, error and warning display, show_source."""
+"""helpers.notebook: the release names, seeds and printing, error and warning display, show_source
+(the Colab first cell itself: tests/test_first_cell.py)."""
 
 import pathlib
 import warnings
@@ -10,6 +11,7 @@ import tomllib
 from helpers import notebook
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+
 
 def test_release_names_agree():
     """pyproject's version, helpers.__version__ and the first cell's release are one release."""

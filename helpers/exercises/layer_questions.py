@@ -27,7 +27,6 @@ MASK_CASES = [
 SEQUENCES = [[3, 9, 4], [5, 1, 2, 8, 7, 6], [11], [4, 4, 2, 13]]
 
 
-
 def keras_merged_masks(mask_a, mask_b):
     """The masks Keras 3 attaches: ``Add``, ``Concatenate(axis=1)``, ``Concatenate(axis=-1)``."""
     import keras

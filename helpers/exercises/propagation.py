@@ -25,7 +25,6 @@ def _short(exc):
     return f"{type(exc).__name__}: {text.strip().splitlines()[0] if text.strip() else ''}"
 
 
-
 def _dropper_models():
     """(description, model, expected answer) for the find-the-dropper check."""
     import keras
@@ -119,7 +118,6 @@ def check_padding_proof_model(make_model):
     (batch, 1); a mask is made from id 0, no layer destroys it, a layer consumes
     it, and so extra padding does not change the output.
     """
-
     from helpers.tracing import trace_masks
 
     result = CheckResult("make_model")

@@ -57,6 +57,7 @@ def plot_trace(trace, max_rows=8, title=None):
     plt.close(fig)
     return fig
 
+
 def _draw_masks(ax, masks, max_rows):
     """Draw boolean masks side by side in ``ax``, one column gap between them."""
     from matplotlib.collections import PatchCollection
