@@ -35,7 +35,13 @@ from helpers.cost.bucketing import (
                                     padding_fraction,
 )
 from helpers.cost.corpus import CORPUS_DEFAULTS, lognormal_lengths, synthetic_corpus
-from helpers.cost.models import MODEL_BUILDERS, MODEL_NAMES, build_attention_classifier, build_lstm_classifier
+from helpers.cost.models import (
+                                    MODEL_BUILDERS,
+                                    MODEL_NAMES,
+                                    build_attention_classifier,
+                                    build_lstm_classifier,
+                                    masked_embedding,
+)
 from helpers.cost.pipelines import dataset_batches, ideal_batches, make_dataset
 from helpers.cost.plots import plot_length_histogram, plot_results
 from helpers.cost.results import RESULTS_FILE, load_results, results_path, results_rows
@@ -55,6 +61,6 @@ __all__ = [
     "MODEL_BUILDERS", "MODEL_NAMES", "RESULTS_FILE", "SHUFFLED", "STRATEGIES", "STRATEGY_NAMES",
     "batch_stats", "bucket_batches", "bucket_index", "build_attention_classifier", "build_lstm_classifier",
     "dataset_batches", "epoch_rng", "geometric_boundaries", "ideal_batches", "length_grouped_batches",
-    "load_results", "lognormal_lengths", "make_dataset", "padding_fraction", "plot_length_histogram",
-    "plot_results", "results_path", "results_rows", "synthetic_corpus", "token_budget_batches",
+    "load_results", "lognormal_lengths", "make_dataset", "masked_embedding", "padding_fraction",
+    "plot_length_histogram", "plot_results", "results_path", "results_rows", "synthetic_corpus", "token_budget_batches",
 ]

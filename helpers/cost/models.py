@@ -10,7 +10,7 @@ def _seeded(kind, seed):
             "uniform": keras.initializers.RandomUniform}[kind](seed=seed)
 
 
-def _masked_embedding(vocab_size, embed_dim, seed, ragged_input):
+def masked_embedding(vocab_size, embed_dim, seed, ragged_input):
     """The int32 ids input and its ``Embedding(mask_zero=True)``: both models start so."""
     import keras
 
@@ -57,7 +57,7 @@ def build_lstm_classifier(vocab_size=2000, embed_dim=32, units=32, num_classes=2
     """
     import keras
 
-    inputs, x = _masked_embedding(vocab_size, embed_dim, seed, ragged_input)
+    inputs, x = masked_embedding(vocab_size, embed_dim, seed, ragged_input)
     x = keras.layers.LSTM(units, kernel_initializer=_seeded("glorot", seed),
                           recurrent_initializer=_seeded("orthogonal", seed), name="lstm")(x)
     outputs = keras.layers.Dense(num_classes, kernel_initializer=_seeded("glorot", seed), name="logits")(x)
@@ -92,7 +92,7 @@ def build_attention_classifier(vocab_size=2000, embed_dim=32, num_heads=2, key_d
     """
     import keras
 
-    inputs, x = _masked_embedding(vocab_size, embed_dim, seed, ragged_input)
+    inputs, x = masked_embedding(vocab_size, embed_dim, seed, ragged_input)
     attended = keras.layers.MultiHeadAttention(num_heads, key_dim, kernel_initializer=_seeded("glorot", seed),
                                                name="self_attention")(x, x)
     x = keras.layers.Add(name="residual")([x, attended])
