@@ -28,7 +28,12 @@ def _import_tensorflow_quietly():
         os.close(devnull)
 
 
-_import_tensorflow_quietly()
+def pytest_configure(config):
+    """Import TensorFlow quietly before collection; not in pytest-xdist's controller, which
+    collects and runs nothing (its workers do; skipping it saves `make unit` 4 s)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    _import_tensorflow_quietly()
 
 
 @pytest.fixture(autouse=True)
