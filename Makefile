@@ -24,7 +24,7 @@ NBVAL_TIMES := _build/.nbval-durations.json
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget" $(XDIST)
 
 .PHONY: venv book test unit lint execute serve timings benchmark browser student clean \
-	variants variant-onednn-off variant-one-thread backends backend-passes upstream
+	variants variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
 # build, no browser, on both cores (pytest-xdist, a file per worker): 747 tests in 21 s
@@ -85,14 +85,19 @@ backend-passes: $(STAMP)
 	exit $$status
 
 # Stand-ins for another device, which changes the numerics path: the stored outputs
-# must survive TensorFlow's oneDNN optimisations switched off, and a single thread.
-variants: variant-onednn-off variant-one-thread
+# must survive TensorFlow's oneDNN optimisations switched off, a single thread, and
+# XLA's fast-math CPU code (the first two leave XLA-compiled training as it is; another
+# processor does not: chapter 09's training drifted between two CPUs).
+variants: variant-onednn-off variant-one-thread variant-xla-fast-math
 
 variant-onednn-off: $(STAMP)
 	TF_ENABLE_ONEDNN_OPTS=0 $(NBVAL)
 
 variant-one-thread: $(STAMP)
 	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(NBVAL)
+
+variant-xla-fast-math: $(STAMP)
+	XLA_FLAGS=--xla_cpu_enable_fast_math=true $(NBVAL)
 
 unit: $(STAMP)
 	$(UNIT)

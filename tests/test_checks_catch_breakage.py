@@ -8,7 +8,7 @@
   and every kind of unclean output;
 - the browser checks of test_site.py flag a missing figure, a broken link, a console
   error and a stored Traceback;
-- the variants of `make variants` really change what TensorFlow does.
+- the variants of `make variants` really change what TensorFlow and XLA compute.
 """
 
 import copy
@@ -402,3 +402,31 @@ def test_variant_settings_change_what_tensorflow_does():
     assert "absl::InitializeLog" in result.stderr or "I0000" in result.stderr, "TensorFlow logged nothing at level 0"
     assert "oneDNN custom operations are on" not in result.stderr, "TF_ENABLE_ONEDNN_OPTS=0 ignored"
 
+
+
+_XLA_PROBE = """
+import hashlib
+import numpy as np
+import tensorflow as tf
+v = tf.constant(np.random.default_rng(0).uniform(size=(256, 64)).astype("float32"))
+out = tf.function(lambda: tf.math.log(v), jit_compile=True)()
+print("XLA_LOG", hashlib.sha256(np.asarray(out).tobytes()).hexdigest())
+"""
+
+
+def test_xla_variant_changes_what_xla_computes():
+    """`make variants`'s third run sets the XLA_FLAGS the Makefile names: the same
+    XLA-compiled logarithm gives other bits with them than without (the other two
+    variants do not touch XLA-compiled code)."""
+    makefile = (ROOT / "Makefile").read_text()
+    flags = re.search(r"^variant-xla-fast-math:.*\n\tXLA_FLAGS=(\S+) \$\(NBVAL\)$", makefile, re.M)
+    assert flags, "no `variant-xla-fast-math` target running XLA_FLAGS=... $(NBVAL) in the Makefile"
+    assert "variant-xla-fast-math" in re.search(r"^variants:(.*)$", makefile, re.M).group(1)
+    digests = []
+    for xla_flags in ("", flags.group(1)):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", XLA_FLAGS=xla_flags)
+        result = subprocess.run([sys.executable, "-c", _XLA_PROBE], capture_output=True, text=True,
+                                timeout=300, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        digests.append(re.search(r"XLA_LOG (\w+)", result.stdout).group(1))
+    assert digests[0] != digests[1], f"XLA_FLAGS={flags.group(1)} left the compiled logarithm bit for bit the same"
