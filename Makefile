@@ -38,10 +38,11 @@ UNIT := $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" --doctest-m
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-torch.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-torch.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -73,7 +74,7 @@ endif
 
 # Every chapter's code cells under KERAS_BACKEND=jax, then under =torch, with the book's
 # .venv (it pins jax and the CPU build of torch): asserts kept, outputs not compared.
-# One after the other: run side by side on 2 cores, chapter 09's 10,000 eager PyTorch
+# One after the other: run side by side on 2 cores, chapter 10's 10,000 eager PyTorch
 # training steps (about 4 minutes alone) outran the 600 s cell timeout. Each pass
 # prints its table and writes _build/backends-<backend>.json; the target fails if any
 # cell failed on either backend (both passes run either way).
@@ -87,7 +88,7 @@ backend-passes: $(STAMP)
 # Stand-ins for another device, which changes the numerics path: the stored outputs
 # must survive TensorFlow's oneDNN optimisations switched off, a single thread, and
 # XLA's fast-math CPU code (the first two leave XLA-compiled training as it is; another
-# processor does not: chapter 09's training drifted between two CPUs).
+# processor does not: chapter 10's training drifted between two CPUs).
 variants: variant-onednn-off variant-one-thread variant-xla-fast-math
 
 variant-onednn-off: $(STAMP)

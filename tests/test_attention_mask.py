@@ -127,7 +127,7 @@ def test_docstring_example_runs():
     assert result.attempted >= 2 and result.failed == 0
 
 
-# ----- helpers.attention.transformer (chapter 14's layers) ------------------------------
+# ----- helpers.attention.transformer (chapter 13's layers) ------------------------------
 
 from helpers.attention.transformer import (  # noqa: E402
     DecoderBlock,

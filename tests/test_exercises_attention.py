@@ -1,4 +1,4 @@
-"""The exercise checks of chapters 09 and 10: solutions pass, typical mistakes get specific feedback."""
+"""The exercise checks of chapters 10 and 11: solutions pass, typical mistakes get specific feedback."""
 
 import numpy as np
 import pytest
@@ -12,15 +12,15 @@ from helpers.exercises.attention import (
     check_ragged_to_padded,
 )
 
-CH09 = "09_masked_self_attention"
-CH10 = "10_ragged_tensors"
+CH09 = "10_masked_self_attention"
+CH10 = "11_ragged_tensors"
 
 
-# ----- ex-09-pair-mask ----------------------------------------------------------------
+# ----- ex-10-pair-mask ----------------------------------------------------------------
 
 
 def test_pair_mask_solution_passes():
-    result = check_pair_mask(run_solution(CH09, "ex-09-pair-mask", "pair_mask"))
+    result = check_pair_mask(run_solution(CH09, "ex-10-pair-mask", "pair_mask"))
     assert result.passed, problems(result)
     assert "correct" in repr(result)
 
@@ -51,7 +51,7 @@ def test_pair_mask_stub_feedback():
     assert "not written yet" in problems(check_pair_mask(stub))
 
 
-# ----- ex-09-masked-attention ------------------------------------------------------------
+# ----- ex-10-masked-attention ------------------------------------------------------------
 
 
 def _blog_attention(q, k, v, key_mask):
@@ -64,7 +64,7 @@ def _blog_attention(q, k, v, key_mask):
 
 
 def test_masked_attention_solution_passes():
-    result = check_masked_attention(run_solution(CH09, "ex-09-masked-attention", "masked_attention"))
+    result = check_masked_attention(run_solution(CH09, "ex-10-masked-attention", "masked_attention"))
     assert result.passed, problems(result)
 
 
@@ -76,7 +76,7 @@ def test_masked_attention_query_axis_is_named():
 
 
 def test_masked_attention_missing_scale_and_empty_rows():
-    solution = run_solution(CH09, "ex-09-masked-attention", "masked_attention")
+    solution = run_solution(CH09, "ex-10-masked-attention", "masked_attention")
 
     def unscaled(q, k, v, key_mask):
         return solution(q * np.sqrt(q.shape[-1]), k, v, key_mask)
@@ -103,16 +103,16 @@ def test_masked_attention_naive_exp_overflows():
 
 
 def test_masked_attention_must_return_a_pair():
-    solution = run_solution(CH09, "ex-09-masked-attention", "masked_attention")
+    solution = run_solution(CH09, "ex-10-masked-attention", "masked_attention")
     result = check_masked_attention(lambda *args: solution(*args)[1])
     assert "return a pair (outputs, weights)" in problems(result)
 
 
-# ----- ex-10-ragged-to-padded ------------------------------------------------------------
+# ----- ex-11-ragged-to-padded ------------------------------------------------------------
 
 
 def test_ragged_to_padded_solution_passes():
-    result = check_ragged_to_padded(run_solution(CH10, "ex-10-ragged-to-padded", "ragged_to_padded"))
+    result = check_ragged_to_padded(run_solution(CH10, "ex-11-ragged-to-padded", "ragged_to_padded"))
     assert result.passed, problems(result)
 
 
@@ -131,11 +131,11 @@ def test_ragged_to_padded_mask_from_zeros_is_caught():
     assert "row 0, step 0 should be kept (True)" in problems(result)
 
 
-# ----- ex-10-padded-to-ragged ------------------------------------------------------------
+# ----- ex-11-padded-to-ragged ------------------------------------------------------------
 
 
 def test_padded_to_ragged_solution_passes():
-    result = check_padded_to_ragged(run_solution(CH10, "ex-10-padded-to-ragged", "padded_to_ragged"))
+    result = check_padded_to_ragged(run_solution(CH10, "ex-11-padded-to-ragged", "padded_to_ragged"))
     assert result.passed, problems(result)
 
 

@@ -1,4 +1,4 @@
-"""The exercises of chapter 11: each solution in the chapter passes its check; typical
+"""The exercises of chapter 18: each solution in the chapter passes its check; typical
 wrong answers fail with specific feedback."""
 
 import numpy as np
@@ -6,13 +6,13 @@ from nbtools import problems, run_solution
 
 from helpers.exercises.cost import check_assign_buckets, check_bucket_batches, check_padding_fraction
 
-CHAPTER = "11_cost_of_padding"
+CHAPTER = "18_cost_of_padding"
 
 
 # ---------------------------------------------------------------- padding fraction
 
 def test_padding_fraction_solution_passes():
-    fn = run_solution(CHAPTER, "ex-11-padding-fraction", "padding_fraction")
+    fn = run_solution(CHAPTER, "ex-18-padding-fraction", "padding_fraction")
     result = check_padding_fraction(fn)
     assert result.passed, problems(result)
     assert "correct" in repr(result)
@@ -42,7 +42,7 @@ def test_padding_fraction_real_fraction_and_stub_fail():
 # ---------------------------------------------------------------- buckets
 
 def test_assign_buckets_solution_passes():
-    fn = run_solution(CHAPTER, "ex-11-assign-buckets", "assign_buckets")
+    fn = run_solution(CHAPTER, "ex-18-assign-buckets", "assign_buckets")
     result = check_assign_buckets(fn)
     assert result.passed, problems(result)
 
@@ -68,7 +68,7 @@ def test_assign_buckets_without_last_bucket_fails():
 # ---------------------------------------------------------------- bucket batches
 
 def test_bucket_batches_solution_passes():
-    fn = run_solution(CHAPTER, "ex-11-bucket-batches", "bucket_batches")
+    fn = run_solution(CHAPTER, "ex-18-bucket-batches", "bucket_batches")
     result = check_bucket_batches(fn)
     assert result.passed, problems(result)
 

@@ -1,4 +1,4 @@
-"""The exercise checks of chapter 12 accept the chapter's solutions and explain typical mistakes."""
+"""The exercise checks of chapter 21 accept the chapter's solutions and explain typical mistakes."""
 
 import numpy as np
 import pytest
@@ -11,14 +11,14 @@ from helpers.exercises.explorers import (
     check_second_half_masks,
 )
 
-CHAPTER = "12_interactive_explorers"
+CHAPTER = "21_interactive_explorers"
 
 
 # ----- predict the padded matrix -------------------------------------------------------
 
 
 def test_padding_solution_passes():
-    solution = run_solution(CHAPTER, "ex-12-predict-padding", "predicted_padding")
+    solution = run_solution(CHAPTER, "ex-21-predict-padding", "predicted_padding")
     result = check_predicted_padding(solution)
     assert result.passed, result
     assert "correct" in repr(result)
@@ -62,7 +62,7 @@ PRE = [[True, True, True], [True, True, True], [True, True, True]]
 
 
 def test_split_solution_passes():
-    solution = run_solution(CHAPTER, "ex-12-split-mask", "second_half_masks")
+    solution = run_solution(CHAPTER, "ex-21-split-mask", "second_half_masks")
     result = check_second_half_masks(solution)
     assert result.passed, result
     assert "correct" in repr(result)
@@ -104,7 +104,7 @@ def test_split_stub_gets_told_it_is_not_written():
 
 
 def test_key_weight_solution_passes():
-    solution = run_solution(CHAPTER, "ex-12-padded-key-weight", "padded_key_weight")
+    solution = run_solution(CHAPTER, "ex-21-padded-key-weight", "padded_key_weight")
     result = check_padded_key_weight(solution)
     assert result.passed, result
 

@@ -1,4 +1,4 @@
-"""The exercise checks of chapter 15: solutions pass, typical wrong answers get specific feedback."""
+"""The exercise checks of chapter 07: solutions pass, typical wrong answers get specific feedback."""
 
 import keras
 import numpy as np
@@ -8,13 +8,13 @@ from nbtools import wrong_answer_problems as problems
 
 from helpers.exercises.layer_questions import check_conv_model, check_merged_masks, keras_merged_masks
 
-CH15 = "15_layers_around_masks"
+CH15 = "07_layers_around_masks"
 
 
 @pytest.mark.parametrize(
     "label, name, check",
-    [("ex-15-merged-masks", "merged_masks", check_merged_masks),
-     ("ex-15-conv-model", "make_conv_model", check_conv_model)],
+    [("ex-07-merged-masks", "merged_masks", check_merged_masks),
+     ("ex-07-conv-model", "make_conv_model", check_conv_model)],
 )
 def test_chapter_solution_passes(label, name, check):
     result = check(run_solution(CH15, label, name))

@@ -1,4 +1,4 @@
-"""Exercise checks of chapters 7 and 8: each chapter's solution passes, typical mistakes fail clearly."""
+"""Exercise checks of chapters 8 and 9: each chapter's solution passes, typical mistakes fail clearly."""
 
 import numpy as np
 import pytest
@@ -13,15 +13,15 @@ from helpers.exercises.rnn_losses import (
 )
 from helpers.keras_internals import set_keras_mask
 
-RNN = "07_masks_in_rnns"
-LOSSES = "08_masks_in_losses"
+RNN = "08_masks_in_rnns"
+LOSSES = "09_masks_in_losses"
 
 
-# ------------------------------------------------------------------ ex-07-source-steps
+# ------------------------------------------------------------------ ex-08-source-steps
 
 
 def test_source_steps_solution_passes():
-    fn = run_solution(RNN, "ex-07-source-steps", "source_steps")
+    fn = run_solution(RNN, "ex-08-source-steps", "source_steps")
     result = check_source_steps(fn)
     assert result.passed, problems(result)
 
@@ -60,11 +60,11 @@ def test_source_steps_stub_and_wrong_shape():
     assert "expected an int array of shape (2, 5), got shape (2,)" in problems(check_source_steps(lambda m: m.sum(axis=1)))
 
 
-# ------------------------------------------------------------------ ex-07-final-state
+# ------------------------------------------------------------------ ex-08-final-state
 
 
 def test_final_state_solution_passes_including_a_real_lstm():
-    fn = run_solution(RNN, "ex-07-final-state", "final_state")
+    fn = run_solution(RNN, "ex-08-final-state", "final_state")
     result = check_final_state(fn)
     assert result.passed, problems(result)
 
@@ -89,11 +89,11 @@ def test_final_state_empty_row_and_wrong_shape():
     assert "the final state has shape (2, 4, 3), expected (2, 3)" in problems(result)
 
 
-# ------------------------------------------------------------------ ex-08-masked-mse
+# ------------------------------------------------------------------ ex-09-masked-mse
 
 
 def test_masked_mse_solution_passes():
-    fn = run_solution(LOSSES, "ex-08-masked-mse", "masked_mse")
+    fn = run_solution(LOSSES, "ex-09-masked-mse", "masked_mse")
     result = check_masked_mse(fn)
     assert result.passed, problems(result)
 
@@ -108,7 +108,7 @@ def test_masked_mse_summing_features_is_caught():
 def test_masked_mse_matches_keras():
     import keras
 
-    fn = run_solution(LOSSES, "ex-08-masked-mse", "masked_mse")
+    fn = run_solution(LOSSES, "ex-09-masked-mse", "masked_mse")
     y_true = np.arange(24, dtype="float32").reshape(2, 4, 3)
     y_pred = np.ones_like(y_true)
     mask = np.array([[True, True, False, False], [True, True, True, False]])
@@ -133,11 +133,11 @@ def test_masked_mse_typical_mistakes():
         assert "a batch masked everywhere: got NaN" in problems(check_masked_mse(nan_when_empty))
 
 
-# ------------------------------------------------------------------ ex-08-loss-and-metric
+# ------------------------------------------------------------------ ex-09-loss-and-metric
 
 
 def test_loss_and_metric_solution_passes():
-    fn = run_solution(LOSSES, "ex-08-loss-and-metric", "loss_and_metric")
+    fn = run_solution(LOSSES, "ex-09-loss-and-metric", "loss_and_metric")
     result = check_loss_and_metric(fn)
     assert result.passed, problems(result)
 

@@ -1,4 +1,4 @@
-"""The exercise checks of chapters 13 and 14: solutions pass, typical mistakes get specific feedback."""
+"""The exercise checks of chapters 12 and 13: solutions pass, typical mistakes get specific feedback."""
 
 import numpy as np
 from nbtools import problems, read_chapter, run_solution
@@ -10,19 +10,19 @@ from helpers.exercises.transformer import (
     check_shift_right,
 )
 
-CH13 = "13_transformer_masks"
-CH14 = "14_encoder_decoder"
+CH13 = "12_transformer_masks"
+CH14 = "13_encoder_decoder"
 
 
 def _stub(*args):
     raise NotImplementedError
 
 
-# ----- ex-13-cross-mask ----------------------------------------------------------------
+# ----- ex-12-cross-mask ----------------------------------------------------------------
 
 
 def test_cross_mask_solution_passes():
-    result = check_cross_mask(run_solution(CH13, "ex-13-cross-mask", "cross_mask"))
+    result = check_cross_mask(run_solution(CH13, "ex-12-cross-mask", "cross_mask"))
     assert result.passed, problems(result)
     assert "correct" in repr(result)
 
@@ -60,7 +60,7 @@ def test_cross_mask_stub_and_dtype():
     assert "dtype int64; an attention mask is boolean" in text
 
 
-# ----- ex-13-decoder-bug ----------------------------------------------------------------
+# ----- ex-12-decoder-bug ----------------------------------------------------------------
 
 
 def _chapter_namespace():
@@ -70,11 +70,11 @@ def _chapter_namespace():
             namespace = {"np": np}
             exec(compile(cell.source, "<ch13>", "exec"), namespace)  # noqa: S102
             return namespace
-    raise LookupError("buggy_decoder_masks not found in chapter 13")
+    raise LookupError("buggy_decoder_masks not found in chapter 12")
 
 
 def test_decoder_masks_solution_passes():
-    result = check_decoder_masks(run_solution(CH13, "ex-13-decoder-bug", "decoder_masks"))
+    result = check_decoder_masks(run_solution(CH13, "ex-12-decoder-bug", "decoder_masks"))
     assert result.passed, problems(result)
 
 
@@ -93,11 +93,11 @@ def test_decoder_masks_not_causal_and_bad_return():
     assert "return a pair (self_mask, cross_mask)" in problems(check_decoder_masks(lambda t, s: t))
 
 
-# ----- ex-14-shift-right ----------------------------------------------------------------
+# ----- ex-13-shift-right ----------------------------------------------------------------
 
 
 def test_shift_right_solution_passes():
-    result = check_shift_right(run_solution(CH14, "ex-14-shift-right", "shift_right"))
+    result = check_shift_right(run_solution(CH14, "ex-13-shift-right", "shift_right"))
     assert result.passed, problems(result)
 
 
@@ -110,7 +110,7 @@ def test_shift_right_mistakes_are_named():
     assert "step 0 must be the start token 11" in problems(check_shift_right(no_start))
 
 
-# ----- ex-14-masked-loss ----------------------------------------------------------------
+# ----- ex-13-masked-loss ----------------------------------------------------------------
 
 
 def _step_xent(labels, logits):
@@ -120,7 +120,7 @@ def _step_xent(labels, logits):
 
 
 def test_masked_loss_solution_passes():
-    result = check_masked_token_loss(run_solution(CH14, "ex-14-masked-loss", "masked_token_loss"))
+    result = check_masked_token_loss(run_solution(CH14, "ex-13-masked-loss", "masked_token_loss"))
     assert result.passed, problems(result)
 
 

@@ -1,9 +1,9 @@
-"""The explorers of chapter 12, live: JupyterLab in headless Chromium.
+"""The explorers of chapter 21, live: JupyterLab in headless Chromium.
 
 A JupyterLab server (the pinned jupyterlab) is started on 127.0.0.1, on a free port,
 with a random token, in a temporary folder holding a copy of chapters/ and helpers/
 (importable by the kernel). Chromium (Playwright; Debian's package, as for the site
-tests) opens chapters/12_interactive_explorers.ipynb, runs every cell, and checks:
+tests) opens chapters/21_interactive_explorers.ipynb, runs every cell, and checks:
 
 - every control of every explorer shows its current value (a dropdown its selected
   option, e.g. the padding explorer's maxlen "longest"; toggle buttons one active
@@ -31,7 +31,7 @@ import urllib.request
 import pytest
 from nbtools import ROOT
 
-CHAPTER = "12_interactive_explorers.ipynb"
+CHAPTER = "21_interactive_explorers.ipynb"
 START_S = 240  # the server's start-up on a busy machine
 RUN_S = 600  # running every cell of the chapter
 

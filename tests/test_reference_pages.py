@@ -17,10 +17,10 @@ STEP_CHAPTERS = {
     **{f"X{i}": "04_propagation" for i in range(1, 4)},
     **{f"C{i}": "05_custom_layers" for i in range(1, 5)},
     **{f"C{i}": "06_mask_consumers" for i in range(5, 8)},
-    "L1": "07_masks_in_rnns",
-    "L2": "08_masks_in_losses",
-    **{f"A{i}": "09_masked_self_attention" for i in range(1, 8)},
-    "A8": "10_ragged_tensors",
+    "L1": "08_masks_in_rnns",
+    "L2": "09_masks_in_losses",
+    **{f"A{i}": "10_masked_self_attention" for i in range(1, 8)},
+    "A8": "11_ragged_tensors",
 }
 
 #: The errata the book must show (more may be added by chapters; all must be listed).

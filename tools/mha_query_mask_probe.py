@@ -5,7 +5,7 @@
 Run it with the Python of the Keras to probe (for instance a throwaway virtual
 environment with keras-nightly, outside the repository). It prints, and writes to
 OUTPUT.json when given, the Keras and TensorFlow versions and the padded query's row
-of attention weights in two set-ups of chapter 13:
+of attention weights in two set-ups of chapter 12:
 
 * ``attached``: the masks are attached by ``Embedding(10, 4, mask_zero=True)``;
 * ``by_hand``: the same masks passed as ``query_mask=`` and ``value_mask=`` on

@@ -1,9 +1,9 @@
 """A small encoder-decoder Transformer whose masks are explicit, and its toy task.
 
-Chapter 14 trains it to reverse digit sequences. The layers pass their masks to
+Chapter 13 trains it to reverse digit sequences. The layers pass their masks to
 ``MultiHeadAttention`` as an explicit ``attention_mask`` built with
 :func:`helpers.attention.masks.attention_mask`, so nothing depends on which Keras
-masks happen to be attached to which tensor (chapter 13):
+masks happen to be attached to which tensor (chapter 12):
 
 | layer            | what it does with the mask                                       |
 |------------------|------------------------------------------------------------------|
@@ -259,10 +259,10 @@ class DecoderBlock(_Block):
 
 
 def build_encoder_decoder(vocabulary=REVERSAL_VOCABULARY, max_length=16, dim=32, heads=2, hidden=64):
-    """The chapter 14 model: ``[source ids, decoder input ids] -> logits (batch, T, vocabulary)``.
+    """The chapter 13 model: ``[source ids, decoder input ids] -> logits (batch, T, vocabulary)``.
 
     One encoder block and one decoder block; the logits carry the decoder's padding
-    mask, so a compiled loss averages over the real target steps (chapter 08).
+    mask, so a compiled loss averages over the real target steps (chapter 09).
 
     Args:
         vocabulary: int, number of token ids (13 for the reversal task).

@@ -1,11 +1,11 @@
-"""Self-checks for the exercises of chapters 09 (masked self-attention) and 10 (ragged tensors).
+"""Self-checks for the exercises of chapters 10 (masked self-attention) and 11 (ragged tensors).
 
-Chapter 09:
-    check_pair_mask(pair_mask)                  ex-09-pair-mask
-    check_masked_attention(masked_attention)    ex-09-masked-attention
 Chapter 10:
-    check_ragged_to_padded(ragged_to_padded)    ex-10-ragged-to-padded
-    check_padded_to_ragged(padded_to_ragged)    ex-10-padded-to-ragged
+    check_pair_mask(pair_mask)                  ex-10-pair-mask
+    check_masked_attention(masked_attention)    ex-10-masked-attention
+Chapter 11:
+    check_ragged_to_padded(ragged_to_padded)    ex-11-ragged-to-padded
+    check_padded_to_ragged(padded_to_ragged)    ex-11-padded-to-ragged
 
 Positions are 0-based, as in NumPy.
 """
@@ -15,9 +15,9 @@ import numpy as np
 
 from helpers.exercises import CheckResult, call_quietly, compare_arrays, compare_masks, to_numpy
 
-# ----- chapter 09 -------------------------------------------------------------------
+# ----- chapter 10 -------------------------------------------------------------------
 
-#: Post-padded ids of the chapter 09 checks: lengths 3, 5 and 0 (a row of padding only).
+#: Post-padded ids of the chapter 10 checks: lengths 3, 5 and 0 (a row of padding only).
 PAIR_CASES = [
     ("three rows of lengths 3, 5 and 2", np.array([[3, 5, 13, 0, 0], [4, 5, 12, 6, 3], [9, 4, 0, 0, 0]])),
     ("a row of padding only", np.array([[7, 0, 0], [0, 0, 0]])),
@@ -26,7 +26,7 @@ PAIR_CASES = [
 
 
 def check_pair_mask(pair_mask):
-    """ex-09-pair-mask: ``out[b, i, j]`` is True when steps i AND j of row b are real."""
+    """ex-10-pair-mask: ``out[b, i, j]`` is True when steps i AND j of row b are real."""
     result = CheckResult("pair_mask")
     for name, ids in PAIR_CASES:
         real = ids != 0
@@ -82,7 +82,7 @@ def _attention_cases():
 
 
 def check_masked_attention(masked_attention):
-    """ex-09-masked-attention: scaled dot-product attention with a key-padding mask."""
+    """ex-10-masked-attention: scaled dot-product attention with a key-padding mask."""
     result = CheckResult("masked_attention")
     for name, q, k, v, key_mask in _attention_cases():
         got, problem = call_quietly(masked_attention, q.copy(), k.copy(), v.copy(), key_mask.copy())
@@ -140,7 +140,7 @@ def _query_axis_reference(q, k, key_mask):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-# ----- chapter 10 -------------------------------------------------------------------
+# ----- chapter 11 -------------------------------------------------------------------
 
 
 def _ragged_cases():
@@ -155,7 +155,7 @@ def _ragged_cases():
 
 
 def check_ragged_to_padded(ragged_to_padded):
-    """ex-10-ragged-to-padded: ``(ids, mask)`` of shape ``(batch, length)`` from a RaggedTensor."""
+    """ex-11-ragged-to-padded: ``(ids, mask)`` of shape ``(batch, length)`` from a RaggedTensor."""
     result = CheckResult("ragged_to_padded")
     for name, ragged, length in _ragged_cases():
         rows = ragged.to_list()
@@ -184,7 +184,7 @@ def check_ragged_to_padded(ragged_to_padded):
 
 
 def check_padded_to_ragged(padded_to_ragged):
-    """ex-10-padded-to-ragged: a RaggedTensor of the real tokens of post-padded ids."""
+    """ex-11-padded-to-ragged: a RaggedTensor of the real tokens of post-padded ids."""
     result = CheckResult("padded_to_ragged")
     cases = [
         ("rows of lengths 3, 5 and 1", np.array([[3, 5, 13, 0, 0], [4, 5, 12, 6, 3], [9, 0, 0, 0, 0]], "int32")),

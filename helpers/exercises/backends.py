@@ -2,8 +2,8 @@
 
 | check                 | exercise                                                      |
 |-----------------------|---------------------------------------------------------------|
-| check_real_steps      | ex-16-real-steps: a row's outputs at its real steps, any backend |
-| check_lstm_path       | ex-16-lstm-path: which LSTM kernel each backend runs on a GPU  |
+| check_real_steps      | ex-17-real-steps: a row's outputs at its real steps, any backend |
+| check_lstm_path       | ex-17-lstm-path: which LSTM kernel each backend runs on a GPU  |
 """
 
 import numpy as np

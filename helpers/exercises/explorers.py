@@ -1,4 +1,4 @@
-"""Self-checks for the exercises of chapter 12 (the interactive explorers).
+"""Self-checks for the exercises of chapter 21 (the interactive explorers).
 
 * :func:`check_predicted_padding`: the reader predicts, by hand, the matrix
   ``pad_sequences`` returns for :data:`PADDING_TASK`.

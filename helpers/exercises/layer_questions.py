@@ -1,7 +1,7 @@
-"""Self-checks for the exercises of chapter 15 (the layer questions readers bring).
+"""Self-checks for the exercises of chapter 07 (the layer questions readers bring).
 
-    check_merged_masks(merged_masks)        ex-15-merged-masks
-    check_conv_model(make_conv_model)       ex-15-conv-model
+    check_merged_masks(merged_masks)        ex-07-merged-masks
+    check_conv_model(make_conv_model)       ex-07-conv-model
 
 ``check_merged_masks`` compares the student's NumPy masks with the masks Keras's own
 ``Add`` and ``Concatenate`` layers attach, on the same inputs. ``check_conv_model``
@@ -53,7 +53,7 @@ _HINTS = {
 
 
 def check_merged_masks(merged_masks):
-    """ex-15-merged-masks: ``merged_masks(mask_a, mask_b)`` returns the three masks Keras computes."""
+    """ex-07-merged-masks: ``merged_masks(mask_a, mask_b)`` returns the three masks Keras computes."""
     result = CheckResult("merged_masks")
     for case, (mask_a, mask_b) in enumerate(MASK_CASES):
         got, problem = call_quietly(merged_masks, mask_a.copy(), mask_b.copy())
@@ -78,7 +78,7 @@ def check_merged_masks(merged_masks):
 
 
 def check_conv_model(make_conv_model):
-    """ex-15-conv-model: a model with a convolution over time that ignores padding, pre or post.
+    """ex-07-conv-model: a model with a convolution over time that ignores padding, pre or post.
 
     ``make_conv_model(vocab_size)`` returns a model from ids ``(batch, time)`` to
     ``(batch, 1)`` with at least one ``Conv1D`` (or subclass) whose output does not

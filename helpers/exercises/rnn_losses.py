@@ -1,11 +1,11 @@
-"""Self-checks for the exercises of chapters 7 (masks in RNNs) and 8 (masks in losses).
+"""Self-checks for the exercises of chapters 8 (masks in RNNs) and 9 (masks in losses).
 
 | check                    | exercise                                              |
 |--------------------------|-------------------------------------------------------|
-| check_source_steps       | ex-07-source-steps: which step's output each step shows |
-| check_final_state        | ex-07-final-state: the final state from a sequence    |
-| check_masked_mse         | ex-08-masked-mse: the masked mean squared error       |
-| check_loss_and_metric    | ex-08-loss-and-metric: Keras's loss and weighted metric with sample weights |
+| check_source_steps       | ex-08-source-steps: which step's output each step shows |
+| check_final_state        | ex-08-final-state: the final state from a sequence    |
+| check_masked_mse         | ex-09-masked-mse: the masked mean squared error       |
+| check_loss_and_metric    | ex-09-loss-and-metric: Keras's loss and weighted metric with sample weights |
 
 Each check runs the student's function on several cases and returns a
 :class:`helpers.exercises.CheckResult`. Positions are 0-based.
@@ -16,7 +16,7 @@ import numpy as np
 from helpers.exercises import CheckResult, call_student, compare_arrays, to_numpy
 
 # --------------------------------------------------------------------------------------
-# Chapter 7
+# Chapter 8
 # --------------------------------------------------------------------------------------
 
 #: Masks of the source-steps exercise: leading, inner and trailing masked steps,
@@ -161,7 +161,7 @@ def check_final_state(fn, include_real_lstm=True):
 
 
 # --------------------------------------------------------------------------------------
-# Chapter 8
+# Chapter 9
 # --------------------------------------------------------------------------------------
 
 

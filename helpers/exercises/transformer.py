@@ -1,11 +1,11 @@
-"""Self-checks for the exercises of chapters 13 (Transformer masks) and 14 (encoder-decoder).
+"""Self-checks for the exercises of chapters 12 (Transformer masks) and 13 (encoder-decoder).
 
+Chapter 12:
+    check_cross_mask(cross_mask)                ex-12-cross-mask
+    check_decoder_masks(decoder_masks)          ex-12-decoder-bug
 Chapter 13:
-    check_cross_mask(cross_mask)                ex-13-cross-mask
-    check_decoder_masks(decoder_masks)          ex-13-decoder-bug
-Chapter 14:
-    check_shift_right(shift_right)              ex-14-shift-right
-    check_masked_token_loss(masked_token_loss)  ex-14-masked-loss
+    check_shift_right(shift_right)              ex-13-shift-right
+    check_masked_token_loss(masked_token_loss)  ex-13-masked-loss
 
 Positions are 0-based, as in NumPy. Id 0 is padding.
 """
@@ -31,7 +31,7 @@ def _bool_grid(got, expected, name, what):
     return problems
 
 
-# ----- chapter 13 -------------------------------------------------------------------
+# ----- chapter 12 -------------------------------------------------------------------
 
 #: (name, decoder ids (batch, T), encoder ids (batch, S)); T != S in most cases.
 CROSS_CASES = [
@@ -43,7 +43,7 @@ CROSS_CASES = [
 
 
 def check_cross_mask(cross_mask):
-    """ex-13-cross-mask: decoder padding on the queries, encoder padding on the keys, no causal mask."""
+    """ex-12-cross-mask: decoder padding on the queries, encoder padding on the keys, no causal mask."""
     result = CheckResult("cross_mask")
     for name, dec, enc in CROSS_CASES:
         q, k = dec != 0, enc != 0
@@ -92,7 +92,7 @@ DECODER_CASES = [
 
 
 def check_decoder_masks(decoder_masks):
-    """ex-13-decoder-bug: (self_mask, cross_mask) of a decoder block."""
+    """ex-12-decoder-bug: (self_mask, cross_mask) of a decoder block."""
     result = CheckResult("decoder_masks")
     for name, tgt, src in DECODER_CASES:
         q, k = tgt != 0, src != 0
@@ -133,7 +133,7 @@ def check_decoder_masks(decoder_masks):
     return result
 
 
-# ----- chapter 14 -------------------------------------------------------------------
+# ----- chapter 13 -------------------------------------------------------------------
 
 SHIFT_CASES = [
     ("two targets of lengths 3 and 5", np.array([[5, 6, 7, 0, 0], [4, 4, 3, 2, 1]]), 11),
@@ -142,7 +142,7 @@ SHIFT_CASES = [
 
 
 def check_shift_right(shift_right):
-    """ex-14-shift-right: decoder inputs = start token, then the targets without their last step."""
+    """ex-13-shift-right: decoder inputs = start token, then the targets without their last step."""
     result = CheckResult("shift_right")
     for name, targets, start in SHIFT_CASES:
         expected = np.concatenate([np.full((targets.shape[0], 1), start), targets[:, :-1]], axis=1)
@@ -188,7 +188,7 @@ def _loss_cases():
 
 
 def check_masked_token_loss(masked_token_loss):
-    """ex-14-masked-loss: mean cross-entropy over the non-padding target tokens."""
+    """ex-13-masked-loss: mean cross-entropy over the non-padding target tokens."""
     result = CheckResult("masked_token_loss")
     for name, labels, logits in _loss_cases():
         step = _xent(labels, logits.astype("float64"))
