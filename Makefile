@@ -32,7 +32,8 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_noteboo
 # about 4 s; the controller does not). An older 2-core machine took about a minute. The
 # slow test files are left out by name.
 UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_wheel test_benchmark_smoke \
-	test_grade test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell
+	test_grade test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
+	test_attention_stacked
 UNIT := $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" --doctest-modules $(XDIST) \
 	helpers tests $(foreach t,$(UNIT_SLOW),--ignore=tests/$(t).py)
 

@@ -19,12 +19,20 @@ Every layer uses ``keras.ops``, has a ``get_config`` and is registered for
 
 Submodules: ``layers`` (the four layers), ``models`` (``build_reflect_model``, ``build_mha_model``),
 ``masks`` (``attention_mask``: the mask ``MultiHeadAttention`` builds, by hand), ``transformer``
-(the encoder-decoder blocks of the Transformer chapters).
+(the encoder-decoder blocks of the Transformer chapters), ``stacked`` (stacked self-attention
+blocks that lose the mask at run time, the two fixes and the checks that show it; chapter 14).
 """
 
 from helpers.attention.layers import PACKAGE, Embed, KeyPaddingMask, PadMasking, Reflect
 from helpers.attention.masks import attention_mask
 from helpers.attention.models import build_mha_model, build_reflect_model
+from helpers.attention.stacked import (
+    CarryMask,
+    attention_masks_at_run_time,
+    build_stacked_attention_model,
+    padding_change,
+)
 
-__all__ = ["PACKAGE", "Embed", "KeyPaddingMask", "PadMasking", "Reflect", "attention_mask", "build_mha_model",
-           "build_reflect_model"]
+__all__ = ["PACKAGE", "CarryMask", "Embed", "KeyPaddingMask", "PadMasking", "Reflect", "attention_mask",
+           "attention_masks_at_run_time", "build_mha_model", "build_reflect_model", "build_stacked_attention_model",
+           "padding_change"]
