@@ -184,23 +184,114 @@ def tensorflow_only():
     }
 
 
-def cudnn_rules():
-    """Run, on the CPU, the check each backend applies to a mask before using cuDNN.
+#: The masks :func:`recurrent_paths` gives a recurrent layer (two rows, three steps).
+RECURRENT_MASKS = {
+    "no mask": None,
+    "right-padded": [[True, True, False], [True, True, True]],
+    "left-padded": [[False, True, True], [True, True, True]],
+}
 
-    TensorFlow and PyTorch accept only strictly right-padded masks with no empty row
-    (``_assert_valid_mask`` in ``keras/src/backend/{tensorflow,torch}/rnn.py``); JAX's
-    LSTM declines cuDNN for any mask (``keras/src/backend/jax/rnn.py``, ``lstm``).
-    Returns, for a right-padded and a left-padded mask, ``"accepted"`` or the error.
+
+def _declines_any_mask_first(function):
+    """Whether ``function`` starts with ``if ... mask is not None ...: raise NotImplementedError``.
+
+    Read from its source with ``ast``: the first statement is an ``if`` whose condition
+    is ``mask is not None`` (alone or one term of an ``or``) and whose body raises
+    ``NotImplementedError``. Such a function gives up on any masked batch before it
+    looks at anything else, the device included.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0].body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        body = body[1:]  # a docstring
+    first = body[0] if body else None
+    if not isinstance(first, ast.If):
+        return False
+    terms = first.test.values if isinstance(first.test, ast.BoolOp) and isinstance(first.test.op, ast.Or) \
+        else [first.test]
+    return ("mask is not None" in [ast.unparse(t) for t in terms]
+            and isinstance(first.body[0], ast.Raise) and "NotImplementedError" in ast.unparse(first.body[0]))
+
+
+def _path(seen):
+    """``"fused"`` (the backend's own kernel ran), ``"loop"`` (Keras's generic loop) or the record."""
+    if seen and seen[-1] in ("lstm", "gru"):
+        return "fused"
+    if seen and seen[-1] == "loop" and seen[0].endswith("declined"):
+        return "loop"
+    return "+".join(seen) or "nothing recorded"
+
+
+def recurrent_paths():
+    """Which path ``LSTM(4)`` and ``GRU(4)`` take here, with no mask and with two masks.
+
+    Each layer is called on ``(2, 3, 2)`` float inputs, eagerly with ``mask=`` and
+    inside ``predict`` (compiled on TensorFlow and JAX) behind a ``Masking`` layer, while
+    :func:`helpers.keras_internals.recurrent_path_recorder` records whether the backend's
+    fused ``lstm``/``gru`` ran (``"fused"``: cuDNN on a GPU; on a CPU only PyTorch has one)
+    or declined, so that Keras's generic loop ran (``"loop"``); an error is recorded as
+    such. Also read from the source: whether the backend's ``lstm``/``gru`` declines any
+    mask as its first statement, before looking at the device.
+
+    Returns a dict: ``"device"`` (where the inputs lived), ``"paths"``
+    (``{layer: {mask: {"eager": path, "predict": path}}}``) and
+    ``"declines_any_mask_first"`` (``{"lstm": bool, "gru": bool}``).
+    """
+    import keras
+
+    from helpers.keras_internals import backend_rnn_function, recurrent_path_recorder
+
+    backend = keras.backend.backend()
+    x = np.random.default_rng(0).normal(size=(2, 3, 2)).astype("float32") + 3.0  # no exact zeros
+    paths = {}
+    for layer_name in ("LSTM", "GRU"):
+        paths[layer_name] = {}
+        for case, mask in RECURRENT_MASKS.items():
+            keras.utils.set_random_seed(0)
+            layer = getattr(keras.layers, layer_name)(4)
+            with recurrent_path_recorder() as seen:
+                eager = _outcome(lambda layer=layer, mask=mask: layer(
+                    x, mask=None if mask is None else np.array(mask)))
+            eager_path = _path(seen) if eager == "works" else eager
+            padded = x if mask is None else np.where(np.array(mask)[..., None], x, 0.0).astype("float32")
+            masking = [] if mask is None else [keras.layers.Masking(0.0)]  # it makes the mask from the zeros
+            model = keras.Sequential([keras.Input((3, 2)), *masking, getattr(keras.layers, layer_name)(4)])
+            with recurrent_path_recorder() as seen:
+                compiled = _outcome(lambda model=model, padded=padded: model.predict(padded, verbose=0))
+            paths[layer_name][case] = {"eager": eager_path,
+                                       "predict": _path(seen) if compiled == "works" else compiled}
+    device = keras.ops.convert_to_tensor(x)
+    device = str(getattr(device, "device", "cpu"))
+    return {
+        "device": device,
+        "paths": paths,
+        "declines_any_mask_first": {name: _declines_any_mask_first(backend_rnn_function(backend, name))
+                                    for name in ("lstm", "gru")},
+    }
+
+
+def tensorflow_cudnn_mask_check():
+    """TensorFlow's check of a mask on its cuDNN path, run on its own (it needs no GPU).
+
+    On a GPU, TensorFlow's ``lstm``/``gru`` hand the mask to ``_assert_valid_mask``
+    (``keras/src/backend/tensorflow/rnn.py``), which fails unless the mask is
+    right-padded with no empty row. Returns, for a right-padded and a left-padded mask,
+    ``"accepted"`` or the error; on another backend, None.
     """
     import keras
 
     from helpers.keras_internals import cudnn_mask_check
 
-    masks = {"right-padded": [[True, True, False]], "left-padded": [[False, True, True]]}
-    check = cudnn_mask_check(keras.backend.backend())
+    if keras.backend.backend() != "tensorflow":
+        return None
+    check = cudnn_mask_check("tensorflow")
     out = {}
-    for name, mask in masks.items():
-        outcome = _outcome(lambda mask=mask: check(keras.ops.convert_to_tensor(np.array(mask))))
+    for name in ("right-padded", "left-padded"):
+        mask = np.array(RECURRENT_MASKS[name])
+        outcome = _outcome(lambda mask=mask: check(keras.ops.convert_to_tensor(mask)))
         out[name] = "accepted" if outcome == "works" else outcome
     return out
 
@@ -249,4 +340,5 @@ def keras_bugs():
 
 
 #: Every probe, by name.
-PROBES = {f.__name__: f for f in (mask_storage, same_model, tensorflow_only, cudnn_rules, keras_bugs)}
+PROBES = {f.__name__: f for f in (mask_storage, same_model, tensorflow_only, recurrent_paths,
+                                  tensorflow_cudnn_mask_check, keras_bugs)}

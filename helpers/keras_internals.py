@@ -18,6 +18,8 @@ functions, never ``keras.src`` directly.
 :func:`tensorflow_rnn`        ``keras.src.backend.tensorflow.rnn`` (cuDNN conditions)
 :func:`keras_mask_side_table` the side table of masks for tensors that refuse attributes
 :func:`cudnn_mask_check`      a backend's mask check before its cuDNN LSTM path
+:func:`backend_rnn_function`  ``keras.src.backend.<backend>.rnn.lstm`` / ``gru`` (the fused paths)
+:func:`recurrent_path_recorder` which path ``LSTM``/``GRU`` take: the backend's fused one or the loop
 ============================  ======================================================
 
 Example:
@@ -25,6 +27,7 @@ Example:
     'Functional'
 """
 
+import contextlib
 import importlib
 
 
@@ -154,3 +157,95 @@ def cudnn_mask_check(backend):
     if backend not in ("tensorflow", "torch"):
         raise ValueError(f"backend must be 'tensorflow', 'jax' or 'torch'. Received: backend={backend!r}")
     return _import(f"keras.src.backend.{backend}.rnn", "_assert_valid_mask")
+
+
+def backend_rnn_function(backend, name):
+    """``keras.src.backend.<backend>.rnn.<name>``: the fused ``lstm`` or ``gru`` a backend offers.
+
+    ``keras.layers.LSTM`` and ``GRU`` try it first (cuDNN on a GPU); when it raises
+    ``NotImplementedError`` they run Keras's generic loop instead.
+    """
+    if backend not in ("tensorflow", "jax", "torch"):
+        raise ValueError(f"`backend` must be 'tensorflow', 'jax' or 'torch'. Received: backend={backend!r}")
+    if name not in ("lstm", "gru"):
+        raise ValueError(f"`name` must be 'lstm' or 'gru'. Received: name={name!r}")
+    return _import(f"keras.src.backend.{backend}.rnn", name)
+
+
+@contextlib.contextmanager
+def recurrent_path_recorder():
+    """Record which path ``LSTM`` and ``GRU`` layers take inside the block.
+
+    Wraps ``keras.src.backend.lstm``, ``gru`` and ``rnn`` (what the layers call, looked
+    up at call time) and yields a list that gets, per call, ``"lstm"`` or ``"gru"``
+    when the backend's fused function ran (cuDNN on a GPU), ``"lstm declined"`` when
+    it raised ``NotImplementedError``, and ``"loop"`` when Keras's generic loop ran.
+    Inside a compiled function the record is made while tracing.
+    """
+    module = _import("keras.src.backend")
+    names = ("lstm", "gru", "rnn")
+    originals = {name: _attribute(module, name, f"keras.src.backend.{name}") for name in names}
+    seen = []
+
+    def wrapped(name, function):
+        def run(*args, **kwargs):
+            try:
+                result = function(*args, **kwargs)
+            except NotImplementedError:
+                seen.append(f"{name} declined")
+                raise
+            seen.append("loop" if name == "rnn" else name)
+            return result
+
+        return run
+
+    for name, function in originals.items():
+        setattr(module, name, wrapped(name, function))
+    try:
+        yield seen
+    finally:
+        for name, function in originals.items():
+            setattr(module, name, function)
+
+
+def functional_graph(model):
+    """The Functional graph that runs ``model``, or None for a subclassed model.
+
+    A Functional model is its own graph; a built ``keras.Sequential`` runs through the
+    Functional it keeps in ``Sequential._functional`` (``keras/src/models/sequential.py``).
+    """
+    functional = functional_class()
+    if isinstance(model, functional):
+        return model
+    inner = getattr(model, "_functional", None)
+    return inner if isinstance(inner, functional) else None
+
+
+def standardize_inputs(graph, inputs):
+    """``Functional._standardize_inputs``: ``inputs`` (array, list or dict) as the graph's flat list of tensors."""
+    return _attribute(graph, "_standardize_inputs", "Functional._standardize_inputs")(inputs)
+
+
+def graph_calls(graph, inputs, call_node):
+    """Run a Functional ``graph`` node by node, as ``Function._run_through_graph`` does, through ``call_node``.
+
+    ``call_node(node, operation, args, kwargs, tensors)`` is called for every node in
+    run order, with the node's arguments filled in from ``tensors`` (``{id(symbolic
+    tensor): run-time value}``); it returns the node's outputs. ``node.input_tensors`` and
+    ``node.outputs`` are the symbolic tensors (which carry the masks Keras attached when
+    the graph was built). Returns ``tensors`` after the run.
+    """
+    tensors = {id(x): y for x, y in zip(_attribute(graph, "inputs", "Function.inputs"), inputs)}
+    by_depth = nodes_by_depth(graph)
+    for depth in sorted(by_depth, reverse=True):
+        for node in by_depth[depth]:
+            if not node.operation or node.is_input:
+                continue
+            if any(id(x) not in tensors for x in node.input_tensors):
+                continue  # a node of another graph sharing this layer
+            args, kwargs = node.arguments.fill_in(tensors)
+            outputs = call_node(node, node.operation, args, kwargs, tensors)
+            flat = _import("keras", "tree").flatten(outputs)
+            for x, y in zip(node.outputs, flat):
+                tensors[id(x)] = y
+    return tensors

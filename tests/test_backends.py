@@ -10,6 +10,17 @@ def test_every_backend_is_installed_with_the_book():
     assert available_backends() == BACKENDS
 
 
+def test_available_backends_without_a_package(monkeypatch):
+    """An install without TensorFlow (Keras + JAX only) lists the others."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    assert available_backends() == ("jax", "torch")
+    with pytest.raises(ValueError, match="needs the package 'tensorflow'"):
+        run_probes("tensorflow", ["mask_storage"])
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_probe_runs_in_its_own_backend(backend):
     result = run_probes(backend, ["mask_storage"])["mask_storage"]
@@ -38,11 +49,25 @@ def test_a_failing_child_reports_its_error():
 
 
 def test_every_backend_side_by_side_keeps_the_order_and_each_backend():
-    results = run_probes_on_every_backend(["cudnn_rules"], backends=("torch", "jax"))
+    results = run_probes_on_every_backend(["recurrent_paths", "tensorflow_cudnn_mask_check"],
+                                          backends=("torch", "jax"))
     assert list(results) == ["torch", "jax"]
-    # JAX declines cuDNN for any mask; PyTorch accepts a right-padded one.
-    assert results["torch"]["cudnn_rules"]["right-padded"] == "accepted"
-    assert results["jax"]["cudnn_rules"]["right-padded"] != "accepted"
+    for backend in ("torch", "jax"):
+        paths = results[backend]["recurrent_paths"]
+        # Both decline their fused LSTM for any mask, first thing: Keras's loop runs, no error.
+        assert paths["declines_any_mask_first"] == {"lstm": True, "gru": True}
+        for mask in ("right-padded", "left-padded"):
+            assert paths["paths"]["LSTM"][mask] == {"eager": "loop", "predict": "loop"}, backend
+        assert results[backend]["tensorflow_cudnn_mask_check"] is None
+    # On a CPU, PyTorch's own LSTM runs without a mask (so the mask, not the device, declines it).
+    assert results["torch"]["recurrent_paths"]["paths"]["LSTM"]["no mask"] == {"eager": "fused", "predict": "fused"}
+
+
+def test_the_recurrent_paths_probe_on_tensorflow():
+    result = run_probes("tensorflow", ["recurrent_paths", "tensorflow_cudnn_mask_check"])
+    assert result["recurrent_paths"]["declines_any_mask_first"] == {"lstm": False, "gru": False}
+    assert result["tensorflow_cudnn_mask_check"]["right-padded"] == "accepted"
+    assert result["tensorflow_cudnn_mask_check"]["left-padded"].startswith("InvalidArgumentError")
 
 
 def test_every_backend_side_by_side_raises_the_first_failing_childs_error():

@@ -16,9 +16,9 @@ def real_steps_solution(outputs, mask):
 def lstm_path_solution(backend, mask):
     if mask is None:
         return "cudnn"
-    if backend == "jax":
-        return "loop"
-    return "cudnn" if cudnn_mask_ok(mask) else "error"
+    if backend == "tensorflow":
+        return "cudnn" if cudnn_mask_ok(mask) else "error"
+    return "loop"
 
 
 def test_solutions_pass():
@@ -42,13 +42,29 @@ def test_real_steps_that_returns_one_array_gets_told_to_return_a_list():
     assert "expected a list of 3 arrays" in result.problems[0]
 
 
-def test_lstm_path_that_forgets_jax_declines_cudnn():
+def test_lstm_path_that_forgets_jax_and_torch_decline_cudnn():
     def forgets_jax(backend, mask):
         return "cudnn" if mask is None or cudnn_mask_ok(mask) else "error"
 
     result = check_lstm_path(forgets_jax)
     assert not result.passed
-    assert all(p.startswith("jax") for p in result.problems)
+    assert all(p.startswith(("jax", "torch")) for p in result.problems)
+
+
+def test_lstm_path_with_the_old_torch_answer_is_told_why():
+    """The answer this exercise once graded as right: PyTorch like TensorFlow (cuDNN or an error)."""
+    def old_answer(backend, mask):
+        if mask is None:
+            return "cudnn"
+        if backend == "jax":
+            return "loop"
+        return "cudnn" if cudnn_mask_ok(mask) else "error"
+
+    result = check_lstm_path(old_answer)
+    assert not result.passed
+    assert result.problems and all(p.startswith("torch") for p in result.problems)
+    assert "before it looks at the device" in result.problems[0]
+    assert "torch, left-padded: got 'error', but Keras runs 'loop'" in "\n".join(result.problems)
 
 
 @pytest.mark.parametrize("answer", ["fallback", None])

@@ -64,17 +64,29 @@ def check_real_steps(real_steps):
 def reference_lstm_path(backend, mask):
     """The kernel an LSTM with default arguments runs inside ``fit`` on a GPU.
 
-    ``mask`` is None or a boolean (batch, time) array. Read from Keras 3.15.1's
-    sources (``keras/src/backend/<backend>/rnn.py``): with no mask every backend
-    takes cuDNN; JAX declines cuDNN for any mask (its generic loop); TensorFlow and
-    PyTorch take cuDNN for right-padded masks with no empty row and stop with an
-    error for any other mask.
+    ``mask`` is None or a boolean (batch, time) array. From Keras 3.15.1's sources
+    (``keras/src/backend/<backend>/rnn.py``) and what the layer did on an NVIDIA H200
+    (``reports/recurrent_paths_gpu.json``): with no mask every backend takes cuDNN.
+    JAX and PyTorch decline cuDNN for *any* mask, before they look at the device
+    (their ``lstm`` raises ``NotImplementedError`` first thing), so Keras runs its
+    generic loop, which honours every mask. TensorFlow takes cuDNN for a right-padded
+    mask with no empty row and, inside ``fit``, stops with an error for any other mask.
     """
     if mask is None:
         return "cudnn"
-    if backend == "jax":
-        return "loop"
-    return "cudnn" if cudnn_mask_ok(np.asarray(mask, dtype=bool)) else "error"
+    if backend == "tensorflow":
+        return "cudnn" if cudnn_mask_ok(np.asarray(mask, dtype=bool)) else "error"
+    return "loop"
+
+
+#: Why a wrong answer is wrong, for the mistakes the chapter's table rules out.
+_HINTS = {
+    "torch": "PyTorch's lstm raises NotImplementedError for any mask before it looks at the device, "
+             "so Keras runs its generic loop: no cuDNN and no error (the GPU table above)",
+    "jax": "JAX's lstm declines cuDNN for any mask, so Keras runs its generic loop",
+    "tensorflow": "TensorFlow hands a mask to cuDNN only if it is right-padded with no empty row; "
+                  "inside fit any other mask stops the step with an error",
+}
 
 
 def _path_cases():
@@ -99,5 +111,6 @@ def check_lstm_path(lstm_path):
             if got not in PATHS:
                 result.problems.append(f"{backend}, {case}: expected one of {PATHS}, got {got!r}")
             elif got != expected:
-                result.problems.append(f"{backend}, {case}: got {got!r}, but Keras runs {expected!r} there")
+                hint = f" ({_HINTS[backend]})" if mask is not None else ""
+                result.problems.append(f"{backend}, {case}: got {got!r}, but Keras runs {expected!r} there{hint}")
     return result
