@@ -1,260 +1,316 @@
 """Grade filled-in student notebooks of the book.
 
-    python -m helpers.grade SUBMISSION.ipynb [more ...] [--json FILE] [--csv FILE] [--timeout SECONDS]
+    python -m helpers.grade SUBMISSION.ipynb [...] [--json FILE] [--csv FILE] [--jobs N]
+        [--timeout SECONDS] [--memory GIB] [--hidden CASES.py] [--seed N] [--unsafe]
 
-For each submission:
+Student code never runs in the process that decides. For each exercise of each
+submission (found by the exercises' labels: the cell metadata of the student edition,
+or the chapters' ``:label:`` lines):
 
-1. the notebook is executed in a fresh kernel (nbclient), in a temporary folder, with a
-   time limit; how that went is reported (``execution``), but the grade does not rest
-   on it: nothing the notebook printed or checked is trusted;
-2. each exercise of its chapter (matched by the exercises' ``:label:``) is checked in a
-   process of its own (:mod:`helpers.grading.checker`) that imports the helpers fresh,
-   takes the book's own check function, and only then runs the student's code of that
-   exercise (the code cells under it that define something, or import), restores the
-   helpers, and calls the check on the objects it defined.
+1. a **student process** (:mod:`helpers.grading.runner`) runs the student's code of
+   that exercise and the book's check on it, inside a bubblewrap sandbox where it can
+   write nothing but its private scratch ``/tmp`` and see no other process
+   (:mod:`helpers.grading.sandbox`), with time, memory and output caps; it hands back
+   plain data only: what the student's code answered to each of the check's calls;
+2. once every process of that submission has ended (none may survive), a **judge**
+   (:mod:`helpers.grading.judge`), started in isolated mode from a copy of the
+   helpers taken and hashed before any student code ran, replays the check on that
+   data, and on the book's own solution to count the test cases.
 
-Each exercise gets one of ``passed``, ``failed`` (with the check's feedback), ``not
-attempted`` (the stub still raises NotImplementedError, or the name is missing),
-``error`` or ``timeout``; the score is the number passed. ``--json`` writes one record
-(a list for several submissions); ``--csv`` one row per submission and exercise.
-The exit status is 0 when grading finished, whatever the scores, and 2 when a file
-cannot be read or is not a notebook of the book (the others are still graded).
+A test case (a call of the check into the answer) is worth one point, and so is each
+hidden case: ``--hidden FILE`` names a Python file, which only the grader reads,
+defining ``cases(label, rng)`` -> a list of ``(args, kwargs)`` (plain data) or None; the
+inputs are drawn at grading time with ``numpy.random.default_rng(--seed)``, and the
+student's answers are compared with the book's solution's.
+
+Without a working ``bwrap`` the grader refuses to grade, unless ``--unsafe`` is given:
+then student processes run unconfined, one at a time, and every file the judge may
+load (the checkout, the standard library, site-packages) is fingerprinted before and
+after each submission; a change marks the submission ``tampered`` and stops the batch.
+
+Each exercise gets ``passed``, ``failed`` (with the check's feedback), ``not attempted``,
+``error``, ``timeout`` or ``memory``, and points. ``--json`` writes every record;
+``--csv`` one row per submission, for a learning management system: student (from
+the notebook's metadata or the file name), chapter, points per exercise, total,
+maximum. The report is written whatever happens; the exit status is 0 when every
+submission was graded, 2 when one could not be read or is not of the book, 3 when
+the batch stopped on tampering, 4 when grading is refused (no sandbox).
 
 Example:
-    python -m helpers.grade alice/03_making_masks.ipynb bob/03_making_masks.ipynb --csv grades.csv
+    python -m helpers.grade alice/03_making_masks.ipynb bob/03_making_masks.ipynb --csv grades.csv --jobs 2
 """
 
 import argparse
-import ast
+import concurrent.futures
 import csv
+import importlib.util
 import json
 import os
 import pathlib
 import secrets
-import select
-import subprocess
+import shutil
 import sys
 import tempfile
-import time
 
-from helpers.grading.execute import _kill_group, child_env, run_notebook
-from helpers.grading.exercises import find_exercises, make_stub, raises_not_implemented, top_level_imports
+from helpers.grading import sandbox
+from helpers.grading.plain import NotPlain, to_plain
+from helpers.grading.submission import ROOT, Book, SubmissionError, exercise_jobs, read_submission, student_id
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-STARTUP_S = 300  # for a checker to import the helpers and TensorFlow on a busy machine
-STATUSES = ("passed", "failed", "not attempted", "error", "timeout")
-
-
-class SubmissionError(Exception):
-    """A submission that cannot be graded (unreadable, or not a notebook of the book)."""
+STARTUP_S = 300  # for a process to import the helpers and TensorFlow on a busy machine
+JUDGE_PER_EXERCISE_S = 120
 
 
-def _read(path):
+def _env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", HOME=env.get("HOME", "/tmp"))
+    return env
+
+
+def _student_run(job, options):
+    """Run one exercise's student process; returns its record as text, or an outcome dict."""
+    command = sandbox.python_command("-m", "helpers.grading.runner", "{fd}")
+    if not options.unsafe:
+        command = sandbox.sandboxed(command)
+    payload = json.dumps({**job, "hidden": options.hidden_for(job["label"])}).encode()
+    with tempfile.TemporaryDirectory(prefix="grade-scratch-") as scratch:
+        outcome = sandbox.run(command, payload, timeout=options.timeout, startup=STARTUP_S,
+                              memory=options.memory, env=_env(), cwd=scratch)
+    data = outcome["data"]
+    if outcome["stop"] == "timeout":
+        return {"status": "timeout", "feedback": f"your code and the check did not finish within {options.timeout:g} s"}
+    if outcome["stop"] == "memory":
+        return {"status": "memory", "feedback": f"your code used more than {options.memory / 2**30:g} GiB of memory"}
+    if outcome["stop"] == "output":
+        return {"status": "error", "feedback": f"your process handed back more than {sandbox.MAX_OUTPUT // 2**20} MiB"}
+    head, _, rest = data.partition(b"\n")
+    if head != b"ready" or not rest.strip():
+        code = outcome["returncode"]
+        how = f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
+        return {"status": "error", "feedback": f"your process ended without a record ({how})"}
+    return rest.decode("utf-8", errors="replace")
+
+
+def _judge(exercises, options):
+    """Run the judge on a submission's exercises; returns its results (a list)."""
+    boot = (f"import sys; sys.path.insert(0, {str(options.pristine)!r}); import helpers; "
+            f"assert helpers.__file__.startswith({str(options.pristine)!r}), helpers.__file__; "
+            "import helpers.grading.judge as judge; judge.main()")
+    command = sandbox.python_command("-c", boot)
+    if not options.unsafe:
+        command = sandbox.sandboxed(command, read_only=[options.pristine])
+    payload = json.dumps({"exercises": exercises}).encode()
+    outcome = sandbox.run(command, payload, channel="stdout", startup=STARTUP_S, memory=options.memory,
+                          timeout=JUDGE_PER_EXERCISE_S * max(1, len(exercises)), env=_env(), cwd=options.pristine)
+    try:
+        reply = json.loads(outcome["data"])
+        options.loaded.update(reply.get("loaded", []))
+        return reply["results"]
+    except (ValueError, KeyError, TypeError):
+        why = {"timeout": "ran out of time", "memory": "ran out of memory"}.get(outcome["stop"], "failed")
+        return [{"label": e["label"], "status": "error", "points": 0, "max_points": 0,
+                 "feedback": f"the judge {why} (a problem of the grader: tell your teacher)"} for e in exercises]
+
+
+def grade_submission(path, book, options):
+    """Grade one submission; returns its record."""
+    record = {"notebook": str(path), "student": None, "chapter": None, "exercises": [], "points": 0,
+              "max_points": 0, "score": 0, "max_score": 0, "notes": []}
+    try:
+        nb, record["notes"] = read_submission(path)
+    except SubmissionError as exc:
+        return {**record, "student": student_id(path, _empty(), None), "error": str(exc)}
+    chapter = book.chapter_of(nb)
+    record.update(chapter=chapter, student=student_id(path, nb, chapter))
+    if chapter is None:
+        return {**record, "error": f"{path}: no exercise of the book in it (no known exercise label)"}
+    book_nb, book_exercises = book.chapters[chapter]
+    before = options.state() if options.unsafe else None
+    exercises = []
+    for label, book_part, mine in exercise_jobs(book_nb, book_exercises, nb):
+        if "answer" in mine:
+            outcome = _student_run({**book_part, **mine}, options)
+            mine = {"record_text": outcome} if isinstance(outcome, str) else {"record": outcome}
+        else:
+            mine = {"record": mine}
+        exercises.append({**book_part, **mine, "hidden": options.hidden_for(label)})
+    if options.unsafe:
+        changes = sandbox.changed(before, options.state())
+        if changes or sandbox.tree_digest(options.pristine) != options.digest:
+            options.stop = f"{path} changed files the grader loads: {', '.join(changes[:5]) or 'the checks copy'}"
+            return {**record, "error": "tampered: " + options.stop, "tampered": True,
+                    "exercises": [{"label": e["label"], "status": "tampered", "points": 0, "max_points": 0,
+                                   "feedback": "your code changed files of the grader"} for e in exercises]}
+    results = _judge(exercises, options)
+    return {**record, "exercises": results, "points": sum(r.get("points", 0) for r in results),
+            "max_points": sum(r.get("max_points", 0) for r in results),
+            "score": sum(r["status"] == "passed" for r in results), "max_score": len(results)}
+
+
+def _empty():
     import nbformat
 
-    try:
-        return nbformat.read(str(path), as_version=4)
-    except FileNotFoundError:
-        raise SubmissionError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SubmissionError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
-    except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds for a non-notebook
-        raise SubmissionError(f"{path}: not a Jupyter notebook ({exc.__class__.__name__})") from None
+    return nbformat.v4.new_notebook()
 
 
-class Book:
-    """The book's own chapters (trusted): label -> (chapter notebook, Exercise)."""
+class Options:
+    """What the grading of a batch shares: caps, the hidden cases, the checks' copy."""
 
-    def __init__(self, chapters=ROOT / "chapters"):
-        import nbformat
+    def __init__(self, args, pristine):
+        self.timeout, self.unsafe, self.memory = args.timeout, args.unsafe, int(args.memory * 2**30)
+        self.pristine, self.digest = pristine, sandbox.tree_digest(pristine)
+        self.loaded, self.stop, self.seed = set(), None, args.seed
+        self.hidden = _hidden_cases(args.hidden, args.seed) if args.hidden else {}
+        self.folders = sandbox.watched_folders(ROOT) if args.unsafe else []
 
-        self.chapters = {}
-        self.labels = {}
-        for path in sorted(pathlib.Path(chapters).glob("*.ipynb")):
-            nb = nbformat.read(path, as_version=4)
-            exercises = find_exercises(nb)
-            if exercises:
-                self.chapters[path.stem] = (nb, exercises)
-                for exercise in exercises:
-                    self.labels[exercise.label] = path.stem
+    def hidden_for(self, label):
+        return self.hidden.get(label, [])
 
-    def chapter_of(self, nb):
-        """The name of the chapter a submission belongs to, from its exercise labels."""
-        counts = {}
-        for exercise in find_exercises(nb):
-            chapter = self.labels.get(exercise.label)
-            if chapter:
-                counts[chapter] = counts.get(chapter, 0) + 1
-        return max(counts, key=counts.get) if counts else None
+    def state(self):
+        return sandbox.file_state(self.folders)
 
 
-def _normal(source):
-    try:
-        return ast.dump(ast.parse(source))
-    except SyntaxError:
-        return source
+def _hidden_cases(path, seed):
+    """label -> [{"args", "kwargs"} as plain data], drawn from the teacher's generators."""
+    import numpy as np
 
+    from helpers.grading.exercises import find_exercises  # noqa: F401 - the book's labels come from Book
 
-def _needed(imports, answer):
-    """The chapter's import statements that bind a name the answer or the check cell
-    uses (so that a checker imports TensorFlow only when the answer needs it)."""
-    try:
-        used = {n.id for n in ast.walk(ast.parse(answer)) if isinstance(n, ast.Name)}
-    except SyntaxError:
-        return []
-    needed = []
-    for source in imports:
-        for node in ast.parse(source).body:
-            bound = {(a.asname or a.name).split(".")[0] for a in node.names}
-            if bound & used or "*" in bound:
-                needed.append(ast.unparse(node))
-    return needed
-
-
-def _jobs(book_nb, book_exercises, nb):
-    """(label, job or a ready outcome) for each exercise of the chapter."""
-    submitted = {e.label: e for e in find_exercises(nb)}
-    for exercise in book_exercises:
-        imports = [top_level_imports(c.source) for c in book_nb.cells[:exercise.cell] if c.cell_type == "code"]
-        checks = "\n".join(book_nb.cells[i].source for i in exercise.check_cells)
-        stub = "\n".join(c if raises_not_implemented(c) else make_stub(c)
-                         for c in (book_nb.cells[i].source for i in exercise.answer_cells))
-        mine = submitted.get(exercise.label)
-        if mine is None:
-            yield exercise.label, {"status": "not attempted", "feedback": "the exercise is missing from the notebook"}
-            continue
-        book_others = {_normal(book_nb.cells[i].source) for i in exercise.other_cells}
-        cells = sorted(mine.answer_cells + [i for i in mine.other_cells
-                                            if _normal(nb.cells[i].source) not in book_others])
-        answer = "\n\n".join(nb.cells[i].source for i in cells)
-        if not answer.strip() or _normal(answer) == _normal(stub):
-            yield exercise.label, {"status": "not attempted", "feedback": "the stub is unchanged"}
-            continue
-        yield exercise.label, {"setup": _needed(imports, answer + "\n" + checks), "checks": checks, "answer": answer}
-
-
-def _read_verdict(fd, timeout):
-    """Read the checker's two lines: "ready NONCE" once the helpers are imported (that
-    start-up, TensorFlow included, gets STARTUP_S), then the verdict within ``timeout``
-    seconds. Returns (bytes read, timed out)."""
-    data, deadline = b"", time.monotonic() + max(STARTUP_S, timeout)
-    ready = False
-    while True:
-        if not ready and b"\n" in data:
-            ready, deadline = True, time.monotonic() + timeout
-        if data.count(b"\n") >= 2:
-            return data, False
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return data, True
-        if not select.select([fd], [], [], left)[0]:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return data, False
-        data += chunk
-
-
-def run_check(job, timeout):
-    """Run one job in a fresh checker process; returns {"status", "feedback"}."""
-    nonce = secrets.token_hex(16)
-    read_end, write_end = os.pipe()
-    with tempfile.TemporaryDirectory(prefix="grade-check-") as work:
-        process = subprocess.Popen([sys.executable, "-m", "helpers.grading.checker", str(write_end)],
-                                   cwd=work, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, pass_fds=(write_end,), start_new_session=True)
-        os.close(write_end)
+    spec = importlib.util.spec_from_file_location("hidden_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the teacher's own file
+    cases = {}
+    for label in Book().labels:
+        drawn = module.cases(label, np.random.default_rng(seed)) or []
         try:
-            process.stdin.write(json.dumps(dict(job, nonce=nonce)).encode())
-            process.stdin.close()
-        except BrokenPipeError:
-            pass
-        data, timed_out = _read_verdict(read_end, timeout)
-        _kill_group(process)
-    os.close(read_end)
-    if timed_out:
-        return {"status": "timeout", "feedback": f"your code and the check did not finish within {timeout:g} s"}
-    lines = data.decode(errors="replace").splitlines()
-    try:
-        outcome = json.loads(lines[1]) if lines[:1] == [f"ready {nonce}"] else None
-    except (ValueError, IndexError):
-        outcome = None
-    if not isinstance(outcome, dict) or outcome.get("nonce") != nonce or outcome.get("status") not in STATUSES:
-        code = process.returncode
-        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-        return {"status": "error", "feedback": f"the check process ended without a verdict ({how})"}
-    return {"status": outcome["status"], "feedback": outcome.get("feedback", "")}
+            cases[label] = [{"args": to_plain(tuple(a)), "kwargs": to_plain(dict(k))} for a, k in drawn]
+        except NotPlain as exc:
+            raise SystemExit(f"grade: --hidden: the cases of {label} are not plain data ({exc})") from None
+    return cases
 
 
-def grade_notebook(path, book, timeout=300):
-    """Grade one submission; returns its record (see the module docstring)."""
-    nb = _read(path)
-    chapter = book.chapter_of(nb)
-    if chapter is None:
-        raise SubmissionError(f"{path}: no exercise of the book in it (no known :label:)")
-    execution = run_notebook(path, timeout)
-    book_nb, book_exercises = book.chapters[chapter]
-    exercises = []
-    for label, job in _jobs(book_nb, book_exercises, nb):
-        outcome = job if "status" in job else run_check(job, timeout)
-        exercises.append({"label": label, **outcome})
-    score = sum(e["status"] == "passed" for e in exercises)
-    return {"notebook": str(path), "chapter": chapter, "execution": execution,
-            "exercises": exercises, "score": score, "max_score": len(exercises)}
+def _pristine_copy():
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="grade-checks-"))
+    shutil.copytree(ROOT / "helpers", folder / "helpers", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return folder
 
 
 def write_csv(records, target):
+    """One row per submission: student, notebook, chapter, points per exercise, total, maximum."""
+    labels = []
+    for record in records:
+        labels += [e["label"] for e in record["exercises"] if e["label"] not in labels]
     with open(target, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["notebook", "chapter", "label", "status", "feedback", "score", "max_score"])
+        writer.writerow(["student", "notebook", "chapter", *labels, "total", "max_points", "status"])
         for record in records:
-            for exercise in record["exercises"]:
-                writer.writerow([record["notebook"], record["chapter"], exercise["label"], exercise["status"],
-                                 exercise["feedback"], record["score"], record["max_score"]])
+            points = {e["label"]: e.get("points", 0) for e in record["exercises"]}
+            status = "tampered" if record.get("tampered") else ("unreadable" if record.get("error") else "graded")
+            writer.writerow([record["student"], record["notebook"], record["chapter"] or "",
+                             *[points.get(label, "") for label in labels], record["points"], record["max_points"],
+                             status])
 
 
 def summary(record):
     """The text report of one graded submission."""
-    lines = [f"{record['notebook']} (chapter {record['chapter']}): {record['score']}/{record['max_score']}"
-             f"  [execution: {record['execution']['status']}]"]
+    if record.get("error") and not record["exercises"]:
+        return f"{record['notebook']}: not graded: {record['error']}"
+    lines = [f"{record['notebook']} ({record['student']}, chapter {record['chapter']}): "
+             f"{record['points']}/{record['max_points']} points, {record['score']}/{record['max_score']} exercises"]
+    lines += [f"  note: {note}" for note in record["notes"][:5]]
     for exercise in record["exercises"]:
-        feedback = f": {exercise['feedback'][:200]}" if exercise["feedback"] else ""
-        lines.append(f"  {exercise['label']:<28} {exercise['status']}{feedback}")
+        feedback = f": {exercise['feedback'][:200]}" if exercise.get("feedback") else ""
+        points = f"{exercise.get('points', 0)}/{exercise.get('max_points', 0)}"
+        lines.append(f"  {exercise['label']:<28} {exercise['status']} ({points}){feedback}")
     return "\n".join(lines)
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m helpers.grade", description=__doc__.splitlines()[0])
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION.ipynb")
-    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    parser.add_argument("--csv", metavar="FILE", help="write one row per submission and exercise")
+    parser.add_argument("--json", metavar="FILE", help="write every record as JSON")
+    parser.add_argument("--csv", metavar="FILE", help="write one row per submission (points per exercise)")
     parser.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
-                        help="time limit of a notebook's execution, and of each exercise's check (default 300)")
+                        help="time limit of each exercise's student process, after its imports (default 300)")
+    parser.add_argument("--memory", type=float, default=6, metavar="GIB",
+                        help="memory cap of each process, all its processes together (default 6)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions at a time")
+    parser.add_argument("--hidden", metavar="CASES.py", help="a file of hidden test cases (see above)")
+    parser.add_argument("--seed", type=int, default=None, help="the seed of the hidden cases (default: random)")
+    parser.add_argument("--unsafe", action="store_true",
+                        help="grade without a sandbox (one at a time, files fingerprinted): see the guide")
     parser.add_argument("--chapters", default=str(ROOT / "chapters"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.timeout <= 0:
-        parser.error(f"--timeout must be positive, got {args.timeout:g}")
-    book = Book(args.chapters)
-    if not book.chapters:
-        print(f"grade: no chapter with exercises in {args.chapters}: run the grader from a clone of the book's "
-              "repository (it takes the checks and the exercises from the chapters)", file=sys.stderr)
-        return 2
-    records, unreadable = [], []
-    for path in args.submissions:
-        try:
-            record = grade_notebook(path, book, timeout=args.timeout)
-        except SubmissionError as exc:
-            print(f"grade: {exc}", file=sys.stderr)
-            unreadable.append(path)
-            continue
-        records.append(record)
-        print(summary(record), flush=True)
+    return parser
+
+
+def _write(records, args):
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(records[0] if len(args.submissions) == 1 and records
                                                       else records, indent=2, ensure_ascii=False) + "\n")
     if args.csv:
         write_csv(records, args.csv)
-    return 2 if unreadable else 0
+
+
+def _grade_all(args, book, options):
+    records = [None] * len(args.submissions)
+
+    def one(index):
+        if options.stop:
+            path = args.submissions[index]
+            return {"notebook": str(path), "student": None, "chapter": None, "exercises": [], "points": 0,
+                    "max_points": 0, "score": 0, "max_score": 0, "notes": [],
+                    "error": f"not graded: the batch stopped ({options.stop})"}
+        return grade_submission(args.submissions[index], book, options)
+
+    jobs = 1 if args.unsafe else max(1, args.jobs)
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futures = {pool.submit(one, i): i for i in range(len(records))}
+        for future in concurrent.futures.as_completed(futures):
+            index = futures[future]
+            try:
+                records[index] = future.result()
+            except Exception as exc:  # noqa: BLE001 - one submission's failure is its own mark
+                records[index] = {"notebook": str(args.submissions[index]), "student": None, "chapter": None,
+                                  "exercises": [], "points": 0, "max_points": 0, "score": 0, "max_score": 0,
+                                  "notes": [], "error": f"the grader failed on it: {type(exc).__name__}: {exc}"}
+            print(summary(records[index]), flush=True)
+    return records
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.timeout <= 0 or args.memory <= 0 or args.jobs < 1:
+        _parser().error("--timeout, --memory and --jobs must be positive")
+    if not args.unsafe and not sandbox.bwrap():
+        print("grade: no working bubblewrap (bwrap) here, so student code cannot be confined: install it "
+              "(Debian/Ubuntu: `sudo apt-get install bubblewrap`; `make sandbox`), or pass --unsafe to grade "
+              "without a sandbox (see the teacher's guide)", file=sys.stderr)
+        return 4
+    book = Book(args.chapters)
+    if not book.chapters:
+        print(f"grade: no chapter with exercises in {args.chapters}: run the grader from a clone of the book's "
+              "repository (it takes the checks and the exercises from the chapters)", file=sys.stderr)
+        return 2
+    if args.seed is None:
+        args.seed = secrets.randbelow(2**31)
+    sandbox.become_subreaper()
+    pristine = _pristine_copy()
+    records, options = [], None
+    try:
+        options = Options(args, pristine)
+        if args.hidden:
+            print(f"grade: hidden cases drawn with --seed {args.seed}", flush=True)
+        records = _grade_all(args, book, options)
+    finally:
+        records = [r for r in records if r is not None]
+        _write(records, args)
+        shutil.rmtree(pristine, ignore_errors=True)
+    for record in records:
+        if record.get("error") and not record.get("tampered"):
+            print(f"grade: {record['error']}", file=sys.stderr)
+    if options and options.stop:
+        print(f"grade: stopped: {options.stop}", file=sys.stderr)
+        return 3
+    return 2 if any(r.get("error") for r in records) else 0
 
 
 if __name__ == "__main__":
