@@ -12,16 +12,12 @@ STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
 # nbval on both cores: pytest-xdist, one chapter per worker at a time (each chapter's
-# cells run in order in one kernel). NBVAL_TIMES carries nbval's per-chapter seconds
-# from the nbval pytest of `make test` to the serial one (its time-budget test).
-# (Defined before NBVAL: `:=` expands at once.)
+# cells run in order in one kernel). (Defined before NBVAL: `:=` expands at once.)
 XDIST := -n 2 --dist loadfile
-NBVAL_TIMES := _build/.nbval-durations.json
 # nbval over every chapter (pyproject.toml adds --nbval and the sanitizer); with the
-# hygiene tests, so that tests/conftest.py is loaded and prints its timing report. The
-# time-budget test is left out here: `make test` runs it in its serial pytest, on the
-# seconds this one wrote to NBVAL_TIMES; the variants have no budget.
-NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py -k "not budget" $(XDIST)
+# hygiene tests, so that tests/conftest.py is loaded and prints its timing report
+# (seconds per chapter, those over the 60 s budget marked: reported, never asserted).
+NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py $(XDIST)
 
 .PHONY: venv book test unit lint execute serve timings benchmark browser student clean \
 	variants variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream
@@ -58,15 +54,14 @@ browser:
 # The whole suite in two pytest runs (make fails if either fails): nbval over every
 # chapter on both cores, then, serially, unit tests, helpers' docstring examples, notebook hygiene, the book build
 # (-W --nitpick), the site in headless Chromium, actionlint, the breakage checks and
-# the nbval time budget; each prints a timing report.
+# each prints a timing report (times are reported, never asserted).
 # On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
 # hand there, and they are what stands in for one. Locally run them with `make variants`.
 # On CI the JAX and PyTorch passes follow too (`make backend-passes`).
 test: $(STAMP) browser
-	mkdir -p _build && rm -f $(NBVAL_TIMES); status=0; \
-	BOOK_NBVAL_DURATIONS=$(NBVAL_TIMES) $(NBVAL) || status=1; \
-	BOOK_NBVAL_DURATIONS=$(NBVAL_TIMES) $(BIN)/python -m pytest tests helpers -k "budget or not test_notebooks.py" \
-	  || status=1; \
+	mkdir -p _build; status=0; \
+	$(NBVAL) || status=1; \
+	$(BIN)/python -m pytest tests helpers --ignore=tests/test_notebooks.py || status=1; \
 	exit $$status
 ifeq ($(CI),true)
 	$(MAKE) --no-print-directory variants

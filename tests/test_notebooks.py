@@ -10,7 +10,8 @@ Each check is a function taking a notebook (and its chapter name) and returning 
 list of problems, so it can be called on any notebook
 (tests/test_checks_catch_breakage.py feeds it broken ones).
 
-The last test, the time budget, runs after nbval (conftest.py moves it last).
+Timings are not asserted: the timing report (conftest.py) prints nbval's seconds per chapter
+and marks any chapter over its 60 s budget; a slow or busy machine never fails the suite.
 """
 
 import pathlib
@@ -332,21 +333,3 @@ def test_outputs_are_clean(name):
 def test_exercises_have_hidden_solutions(name):
     problems = check_exercises(_read(name), name)
     assert not problems, _report(problems)
-
-
-def test_nbval_time_budget(nbval_durations, nbval_wall_clock, nbval_budget):
-    """nbval over the whole book, wall-clock on both cores, stays under budget (BOOK_NBVAL_BUDGET_S, 240 s).
-
-    Only meaningful when nbval ran in this session (`make test`, or pytest with the
-    chapters); conftest.py runs this test last.
-    """
-    if not nbval_durations:
-        pytest.skip("nbval did not run in this session (run `make test`, or pytest with chapters/)")
-    budget = nbval_budget
-    if nbval_wall_clock is not None:
-        total, measured = nbval_wall_clock, "wall-clock"
-    else:
-        total, measured = sum(nbval_durations.values()), "summed over chapters"
-    lines = "\n".join(f"  {seconds:6.1f} s  {path}" for path, seconds in sorted(nbval_durations.items()))
-    ran = f"{len(nbval_durations)} of {len(CHAPTER_NAMES)} chapters"
-    assert total < budget, f"nbval took {total:.0f} s ({measured}) over {ran}, over the {budget:.0f} s budget:\n{lines}"

@@ -50,12 +50,12 @@ ENVS = {
     "jax": {
         "what": "the book's pins, Keras on the JAX backend",
         "backend": "jax",
-        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/jax.txt"]],
+        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/jax.txt"], ["-r", "requirements-torch.txt"]],
     },
     "torch": {
         "what": "the book's pins, Keras on the PyTorch backend (CPU build of torch)",
         "backend": "torch",
-        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/torch.txt"]],
+        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/torch.txt"], ["-r", "requirements-torch.txt"]],
     },
     "latest": {
         "what": "the newest released keras and tensorflow (and everything else newest)",
@@ -285,6 +285,42 @@ def run_chapter(path, timeout):
             "seconds": round(time.perf_counter() - start)}
 
 
+def run_chapter_in_process(path):
+    """Every code cell of the chapter in this process's IPython shell (no kernel, no nbclient).
+
+    For machines that have IPython but not Jupyter's kernel machinery (a GPU machine whose
+    image lacks nbclient and ipykernel, say): run it in a fresh process per chapter, with the
+    chapter's folder as the working directory. Returns what :func:`run_chapter` returns.
+    """
+    import contextlib
+    import io
+    import traceback as tb
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    cells = json.loads(pathlib.Path(path).read_text())["cells"]
+    code = [(i, "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    shell = InteractiveShell.instance()
+    failures, ran = [], 0
+    start = time.perf_counter()
+    for index, source in code:
+        ran += 1
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = shell.run_cell(source, store_history=True, silent=False)
+        error = result.error_before_exec or result.error_in_exec
+        if error is None:
+            continue
+        cell_file = ("<ipython-input", "/tmp/ipykernel")  # where IPython says a cell's code lives
+        frames = [f for f in tb.extract_tb(error.__traceback__) if f.filename.startswith(cell_file)]
+        number = frames[-1].lineno if frames else None
+        lines = source.splitlines()
+        text = lines[number - 1].strip() if number and 0 < number <= len(lines) else None
+        failures.append({"cell": index, "line": number, "code": text, "error": type(error).__name__,
+                         "message": _clean(error)})
+    return {"code_cells": len(code), "ran": ran, "failed": len(failures), "failures": failures,
+            "seconds": round(time.perf_counter() - start)}
+
+
 def worker(chapters, out, timeout):
     with tempfile.TemporaryDirectory() as tmp:
         spec = pathlib.Path(tmp) / "kernels" / "run-elsewhere"
@@ -397,7 +433,15 @@ def main(argv=None):
         inner.add_argument("--out", required=True)
         inner.add_argument("--timeout", type=int, default=600)
         inner.add_argument("paths", nargs="+")
+        inner.add_argument("--in-process", action="store_true", help="one chapter, in this process's IPython")
         args = inner.parse_args(argv)
+        if args.in_process:  # tools/gpu_report.py: one chapter per process, no kernel
+            if len(args.paths) != 1:
+                inner.error("--in-process runs exactly one chapter")
+            os.chdir(pathlib.Path(args.paths[0]).resolve().parent)
+            result = run_chapter_in_process(args.paths[0])
+            pathlib.Path(args.out).write_text(json.dumps({pathlib.Path(args.paths[0]).name: result}, indent=1))
+            return 0
         worker(args.paths, args.out, args.timeout)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
