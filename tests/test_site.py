@@ -6,7 +6,10 @@ every request to another host is blocked and counted (the summary at the end of
 the run lists the hosts). On each page:
 
 - the page has a title and a heading, and its main content has text;
-- every figure (img) has loaded (naturalWidth > 0);
+- every figure (img) has loaded (naturalWidth > 0) and has an alt text that says what it
+  shows (not empty, not a file name);
+- no line of code or printed output wraps: each <pre> is exactly as tall as its lines
+  (a long line scrolls sideways instead of breaking mid-expression or splitting a table);
 - no stored output shows a Python Traceback or an error output;
 - the book's own scripts and styles raise no console error and none is missing;
 - every internal link answers HTTP 200, and its #anchor exists on the target page;
@@ -123,6 +126,28 @@ def check_links(page, base):
     return problems
 
 
+#: [src, alt] of every image of the page's main content (alt None when the attribute is absent).
+ALT_TEXTS = """() => Array.from(document.querySelectorAll('main img, article img'))
+  .map(i => [i.getAttribute('src').slice(0, 80), i.getAttribute('alt')])"""
+#: [kind, first line] of every visible <pre> of code or output taller than its own lines.
+WRAPPED_LINES = """() => Array.from(document.querySelectorAll('div.cell div.highlight pre, div.cell_output pre'))
+  .filter(p => p.offsetParent !== null && p.innerText.trim())
+  .filter(p => {
+    const style = getComputedStyle(p);
+    const line = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+    const lines = p.innerText.replace(/\\n$/, '').split('\\n').length;
+    const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    return p.clientHeight - padding > (lines + 0.5) * line;
+  })
+  .map(p => [p.closest('.cell_output') ? 'an output' : 'a code cell', p.innerText.split('\\n')[0].slice(0, 60)])"""
+
+
+def real_alt_text(alt):
+    """An alt text that says something: not missing, not blank, not a file name or path."""
+    alt = (alt or "").strip()
+    return len(alt) >= 12 and not re.search(r"\.(png|jpe?g|svg|gif)$|^[./_]|/_images/", alt)
+
+
 def check_page(page, watcher, base, screenshot=None):
     """Run the page checks on a loaded page; returns a list of problems."""
     problems = []
@@ -140,6 +165,9 @@ def check_page(page, watcher, base, screenshot=None):
         ".map(i => i.getAttribute('src').slice(0, 80))"
     )
     problems += [f"figure did not load: {src}" for src in broken]
+    problems += [f"figure without a real alt text: {src} (alt={alt!r})" for src, alt in page.evaluate(ALT_TEXTS)
+                 if not real_alt_text(alt)]
+    problems += [f"a line wraps in {where}: {first!r}" for where, first in page.evaluate(WRAPPED_LINES)]
     outputs = page.locator(".cell_output, .output")
     shown = "\n".join(outputs.all_inner_texts()) if outputs.count() else ""
     if "Traceback (most recent call last)" in shown + text:
