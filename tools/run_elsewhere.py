@@ -438,9 +438,9 @@ def main(argv=None):
         if args.in_process:  # tools/gpu_report.py: one chapter per process, no kernel
             if len(args.paths) != 1:
                 inner.error("--in-process runs exactly one chapter")
-            os.chdir(pathlib.Path(args.paths[0]).resolve().parent)
-            result = run_chapter_in_process(args.paths[0])
-            pathlib.Path(args.out).write_text(json.dumps({pathlib.Path(args.paths[0]).name: result}, indent=1))
+            chapter, out = pathlib.Path(args.paths[0]).resolve(), pathlib.Path(args.out).resolve()
+            os.chdir(chapter.parent)  # the chapters read ../reports and write next to themselves
+            out.write_text(json.dumps({chapter.name: run_chapter_in_process(chapter)}, indent=1))
             return 0
         worker(args.paths, args.out, args.timeout)
         return 0

@@ -242,7 +242,7 @@ def _distribution_cases():
     empty[2] = False
 
     def run(layer, m):
-        return np.asarray(layer(x, mask=m))
+        return to_numpy(layer(x, mask=m))
 
     good = run(TemporalSoftmax(), mask)
     leaky = good.copy()

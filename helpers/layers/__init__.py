@@ -6,7 +6,8 @@ and is registered for ``.keras`` saving under the package ``"padding_masking"``.
 
 Submodules: ``embeddings`` (layers that make a mask), ``steps`` (layers that pass
 one on, change it or consume it), ``convolution`` (masked convolution, pooling and a
-two-input layer), ``package`` (the registration name).
+two-input layer), ``fast_path`` (a recurrent layer's masked result on right-padded rows, without
+the mask: chapter 8), ``package`` (the registration name).
 
 | layer            | what it does with the mask                              |
 |------------------|---------------------------------------------------------|
@@ -18,12 +19,15 @@ two-input layer), ``package`` (the registration name).
 | MaskedConv1D     | zeroes padded steps, convolves, passes the mask on      |
 | MaskedGlobalMaxPooling1D | the maximum over real steps; consumes the mask  |
 | PairedMaskedMean | two inputs, two masks (``a_mask``, ``b_mask``)          |
+| LastRealStep     | no mask: each row's output at its last real step       |
+| FastPathRNN      | no mask: a masked LSTM/GRU's result from ``lengths``   |
 """
 
 from helpers.layers.convolution import MaskedConv1D, MaskedGlobalMaxPooling1D, PairedMaskedMean
 from helpers.layers.embeddings import CustomEmbedding, EmbeddingLSTM
+from helpers.layers.fast_path import FastPathRNN, LastRealStep
 from helpers.layers.package import PACKAGE
 from helpers.layers.steps import MyActivation, TemporalSoftmax, TemporalSplit
 
-__all__ = ["PACKAGE", "CustomEmbedding", "EmbeddingLSTM", "MaskedConv1D", "MaskedGlobalMaxPooling1D", "MyActivation",
-           "PairedMaskedMean", "TemporalSoftmax", "TemporalSplit"]
+__all__ = ["PACKAGE", "CustomEmbedding", "EmbeddingLSTM", "FastPathRNN", "LastRealStep", "MaskedConv1D",
+           "MaskedGlobalMaxPooling1D", "MyActivation", "PairedMaskedMean", "TemporalSoftmax", "TemporalSplit"]
