@@ -256,8 +256,19 @@ def make_arrays(num_examples, seed=0, len_max_input=LEN_MAX_INPUT):
         ((4, 20), (4, 1))
     """
     len_max_input = positive_int(len_max_input, "len_max_input")
-    ragged_ids, targets = make_ragged(num_examples, seed)
-    return pad_ragged(ragged_ids, len_max_input), targets
+    problems = generate_problems(num_examples, seed)
+    # The rows of join_parts, made with NumPy so that no TensorFlow is needed.
+    texts = [f"{first},{second}:{operation}"
+             for first, second, operation in zip(problems["first"], problems["second"], problems["operation"])]
+    ids = np.full((len(texts), len_max_input), PAD_ID, dtype=np.int32)
+    for row, text in enumerate(texts):
+        encoded = encode(text)
+        if len(encoded) > len_max_input:
+            raise ValueError(
+                f"make_arrays: row {row} has {len(encoded)} tokens, more than len_max_input={len_max_input}"
+            )
+        ids[row, :len(encoded)] = encoded
+    return ids, make_targets(problems)
 
 
 def shard_names(num_shards, prefix="arithmetic"):
