@@ -6,9 +6,9 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+import tomllib
 
 import pytest
-import tomllib
 
 from helpers import notebook
 

@@ -2,11 +2,11 @@
 (the Colab first cell itself: tests/test_first_cell.py)."""
 
 import pathlib
+import tomllib
 import warnings
 
 import numpy as np
 import pytest
-import tomllib
 
 from helpers import notebook
 
