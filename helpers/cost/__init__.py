@@ -22,8 +22,8 @@ Padding is id 0 everywhere; real tokens have ids ``1 .. vocab_size - 1``.
 The code is in submodules by purpose; every public name is importable from here:
 ``checks`` (argument checks), ``corpus`` (the synthetic corpus), ``strategies``
 (names, and the maths of the shuffled strategies), ``bucketing`` (bucket and padding
-maths), ``pipelines`` (tf.data), ``models`` (the two classifiers), ``results`` (the
-stored results file), ``plots``.
+maths), ``pipelines`` (tf.data, and the same batches in NumPy), ``models`` (the two
+classifiers), ``results`` (the stored results file), ``plots``.
 """
 
 from helpers.cost.bucketing import (
@@ -42,7 +42,7 @@ from helpers.cost.models import (
                                     build_lstm_classifier,
                                     masked_embedding,
 )
-from helpers.cost.pipelines import dataset_batches, ideal_batches, make_dataset
+from helpers.cost.pipelines import dataset_batches, ideal_batch_ids, ideal_batches, make_dataset, strategy_batches
 from helpers.cost.plots import plot_length_histogram, plot_results
 from helpers.cost.results import RESULTS_FILE, load_results, results_path, results_rows
 from helpers.cost.strategies import (
@@ -60,7 +60,8 @@ __all__ = [
     "CORPUS_DEFAULTS", "DEFAULT_BOUNDARY_RATIO", "DEFAULT_MAX_TOKENS", "DEFAULT_POOL_BATCHES",
     "MODEL_BUILDERS", "MODEL_NAMES", "RESULTS_FILE", "SHUFFLED", "STRATEGIES", "STRATEGY_NAMES",
     "batch_stats", "bucket_batches", "bucket_index", "build_attention_classifier", "build_lstm_classifier",
-    "dataset_batches", "epoch_rng", "geometric_boundaries", "ideal_batches", "length_grouped_batches",
-    "load_results", "lognormal_lengths", "make_dataset", "masked_embedding", "padding_fraction",
-    "plot_length_histogram", "plot_results", "results_path", "results_rows", "synthetic_corpus", "token_budget_batches",
+    "dataset_batches", "epoch_rng", "geometric_boundaries", "ideal_batch_ids", "ideal_batches",
+    "length_grouped_batches", "load_results", "lognormal_lengths", "make_dataset", "masked_embedding",
+    "padding_fraction", "plot_length_histogram", "plot_results", "results_path", "results_rows",
+    "strategy_batches", "synthetic_corpus", "token_budget_batches",
 ]

@@ -1,4 +1,10 @@
-"""The tf.data pipelines of every batching strategy, and the no-padding reference (ideal)."""
+"""The batches of every batching strategy: as tf.data pipelines, and as NumPy arrays.
+
+``make_dataset`` builds the ``tf.data`` pipeline of a strategy (TensorFlow needed, on
+any Keras backend); ``strategy_batches`` forms the same batches with NumPy alone, for
+installs without TensorFlow; ``ideal_batches`` / ``ideal_batch_ids`` are the
+no-padding reference. Taught in chapter 18 (The cost of padding).
+"""
 
 import numpy as np
 
@@ -132,6 +138,26 @@ def make_dataset(sequences, labels, strategy, batch_size=32, boundaries=None, *,
     )
 
 
+def ideal_batch_ids(sequences, labels, batch_size=32):
+    """The no-padding reference batches as NumPy ``(ids, labels)`` pairs (see :func:`ideal_batches`).
+
+    Example:
+        >>> [ids.tolist() for ids, _ in ideal_batch_ids([np.array([3, 4, 5]), np.array([6])], [0, 1], 2)]
+        [[[6], [3]]]
+    """
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    lengths = _check_lengths([len(s) for s in sequences], "the sequence lengths")
+    order = np.argsort(lengths, kind="stable")
+    labels = np.asarray(labels, dtype=np.int32)
+    batches = []
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        width = int(lengths[idx].min())
+        ids = np.stack([np.asarray(sequences[i][:width], dtype=np.int32) for i in idx])
+        batches.append((ids, labels[idx]))
+    return batches
+
+
 def ideal_batches(sequences, labels, batch_size=32):
     """Reference batches with no padding at all: the limit to compare strategies against.
 
@@ -145,22 +171,83 @@ def ideal_batches(sequences, labels, batch_size=32):
     """
     import tensorflow as tf
 
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    lengths = _check_lengths([len(s) for s in sequences], "the sequence lengths")
-    order = np.argsort(lengths, kind="stable")
-    labels = np.asarray(labels, dtype=np.int32)
-    batches = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        width = int(lengths[idx].min())
-        ids = np.stack([np.asarray(sequences[i][:width], dtype=np.int32) for i in idx])
-        batches.append((ids, labels[idx]))
+    batches = ideal_batch_ids(sequences, labels, batch_size)
 
     def generate():
         yield from batches
 
     spec = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.int32))
     return tf.data.Dataset.from_generator(generate, output_signature=spec)
+
+
+def strategy_batches(sequences, labels, strategy, batch_size=32, boundaries=None, *, max_tokens=None,
+                     max_batch_size=None, pool_batches=None, seed=0, epoch=0):
+    """The ids of the batches :func:`make_dataset` gives, formed with NumPy (no TensorFlow).
+
+    The same batches in the same order, each padded with 0 on the right to its own
+    longest row (to the corpus's longest for ``"global_max"``); for the shuffled
+    strategies, those of ``epoch``. Bucketing follows ``bucket_by_sequence_length``
+    (:func:`helpers.cost.bucketing.bucket_batches`): full batches as their bucket fills,
+    then the partly filled buckets in increasing bucket order. ``"ragged"`` has no NumPy
+    form and is refused.
+
+    Args:
+        sequences, labels, strategy, batch_size, boundaries, max_tokens, max_batch_size,
+        pool_batches, seed: as in :func:`make_dataset`.
+        epoch: int, which epoch of a shuffled strategy (default 0).
+
+    Returns:
+        A list of 2-D int32 NumPy arrays ``(batch, time)``.
+
+    Example:
+        >>> [b.tolist() for b in strategy_batches([np.array([3, 4]), np.array([5])], [0, 1], "batch_max")]
+        [[[3, 4], [5, 0]]]
+    """
+    if strategy == "ragged":
+        raise ValueError("`strategy` 'ragged' has no NumPy form (it gives tf.RaggedTensor batches); "
+                         f"expected one of {[s for s in STRATEGIES if s != 'ragged']}. Received: strategy='ragged'")
+    groups, width = _batch_indices(sequences, labels, strategy, batch_size, boundaries, max_tokens,
+                                   max_batch_size, pool_batches, seed, epoch)
+    lengths, _, flat = _check_corpus(sequences, labels)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    batches = []
+    for index in groups:
+        index = np.asarray(index, dtype=np.int64)
+        ids = np.zeros((index.size, width or int(lengths[index].max())), dtype=np.int32)
+        for row, i in enumerate(index.tolist()):
+            ids[row, :lengths[i]] = flat[starts[i]:starts[i] + lengths[i]]
+        batches.append(ids)
+    return batches
+
+
+def _batch_indices(sequences, labels, strategy, batch_size, boundaries, max_tokens, max_batch_size,
+                   pool_batches, seed, epoch):
+    """(index groups, fixed width or None) of :func:`strategy_batches`, arguments checked as make_dataset does."""
+    from helpers.cost.bucketing import bucket_batches
+
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    seed, epoch = _check_seed(seed, "seed"), _check_seed(epoch, "epoch")
+    for name, value, owner in [("max_tokens", max_tokens, "token_budget"), ("max_batch_size", max_batch_size,
+                               "token_budget"), ("pool_batches", pool_batches, "length_grouped"),
+                               ("boundaries", boundaries, "bucketed")]:
+        if value is not None and strategy != owner:
+            verb, it = ("are", "them") if name == "boundaries" else ("is", "it")
+            raise ValueError(f"{name} {verb} for strategy {owner!r} only, got {it} with {strategy!r}")
+    lengths, _, _ = _check_corpus(sequences, labels)
+    if strategy == "token_budget":
+        max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
+        return token_budget_batches(lengths, max_tokens, seed, epoch, max_batch_size), None
+    if strategy == "length_grouped":
+        pool_batches = DEFAULT_POOL_BATCHES if pool_batches is None else pool_batches
+        return length_grouped_batches(lengths, batch_size, pool_batches, seed, epoch), None
+    if strategy == "bucketed":
+        if boundaries is None:
+            boundaries = geometric_boundaries(min(8, int(lengths.max())), int(lengths.max()))
+        return bucket_batches(lengths, [int(b) for b in _check_boundaries(boundaries)], batch_size), None
+    groups = [np.arange(start, min(start + batch_size, len(lengths))) for start in range(0, len(lengths), batch_size)]
+    return groups, (int(lengths.max()) if strategy == "global_max" else None)
 
 
 def dataset_batches(dataset):
