@@ -113,3 +113,24 @@ def test_every_erratum_has_an_admonition_where_it_is_defined():
             if target.startswith("erratum-"):
                 after = text.split(f"({target})=", 1)[1]
                 assert ":::{admonition} Erratum:" in after, f"{path.name}: {target} has no Erratum admonition after it"
+
+
+def test_exercise_links_use_the_exercises_own_titles():
+    """A teacher's guide that names an exercise differently from the site confuses a class:
+    every {ref}`Title <ex-...>` in the reference pages carries the exercise's own title
+    (backticks aside, which a {ref} text cannot hold)."""
+    import nbformat
+
+    from helpers.grading.exercises import find_exercises
+
+    titles = {}
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        titles.update({e.label: e.title for e in find_exercises(nbformat.read(path, as_version=4))})
+    wrong = []
+    for page in sorted(REFERENCE.glob("*.md")):
+        for text, label in re.findall(r"\{ref\}`([^`<]+)<(ex-[^`>]+)>`", page.read_text(encoding="utf-8")):
+            if label not in titles:
+                wrong.append(f"{page.name}: {label} is no exercise")
+            elif text.strip() != titles[label].replace("`", ""):
+                wrong.append(f"{page.name}: {text.strip()!r} for {label}, whose title is {titles[label]!r}")
+    assert not wrong, "\n".join(wrong)
