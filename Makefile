@@ -19,7 +19,10 @@ XDIST := -n 2 --dist loadfile
 # (seconds per chapter, those over the 60 s budget marked: reported, never asserted).
 NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_notebooks.py $(XDIST)
 
-.PHONY: venv book test unit lint execute serve timings benchmark browser student clean \
+help: ## list every target with one line each
+	@awk -F ':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: help venv book test unit lint execute serve timings benchmark browser student clean \
 	variants variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
@@ -29,11 +32,12 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_noteboo
 # slow test files are left out by name.
 UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_wheel test_benchmark_smoke \
 	test_grade test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
+	test_packing \
 	test_attention_stacked
 UNIT := $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" --doctest-modules $(XDIST) \
 	helpers tests $(foreach t,$(UNIT_SLOW),--ignore=tests/$(t).py)
 
-venv: $(STAMP)
+venv: $(STAMP) ## create .venv/ and install the pins (requirements.txt, then requirements-torch.txt)
 
 $(STAMP): requirements.txt requirements-torch.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,12 +47,12 @@ $(STAMP): requirements.txt requirements-torch.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+book: $(STAMP) ## build the website with warnings as errors; prints the page to open
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going --quiet
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
 # Debian's chromium for the browser tests: found, or installed with apt-get when root.
-browser:
+browser: ## find Debian's chromium for the browser tests, or install it with apt-get when root
 	@$(PYTHON) tools/browser.py ensure
 
 # The whole suite in two pytest runs (make fails if either fails): nbval over every
@@ -58,7 +62,7 @@ browser:
 # On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
 # hand there, and they are what stands in for one. Locally run them with `make variants`.
 # On CI the JAX and PyTorch passes follow too (`make backend-passes`).
-test: $(STAMP) browser
+test: $(STAMP) browser ## the whole test suite (on CI also the variants and the other-backend passes)
 	mkdir -p _build; status=0; \
 	$(NBVAL) || status=1; \
 	$(BIN)/python -m pytest tests helpers --ignore=tests/test_notebooks.py || status=1; \
@@ -75,7 +79,7 @@ endif
 # prints its table and writes _build/backends-<backend>.json; the target fails if any
 # cell failed on either backend (both passes run either way).
 BACKEND_PASS = KERAS_BACKEND=$(1) $(BIN)/python tools/run_elsewhere.py here --json _build/backends-$(1).json
-backend-passes: $(STAMP)
+backend-passes: $(STAMP) ## every chapter's cells under JAX, then PyTorch, in .venv (run by make test on CI)
 	mkdir -p _build; status=0; \
 	$(call BACKEND_PASS,jax) || status=1; \
 	$(call BACKEND_PASS,torch) || status=1; \
@@ -85,53 +89,53 @@ backend-passes: $(STAMP)
 # must survive TensorFlow's oneDNN optimisations switched off, a single thread, and
 # XLA's fast-math CPU code (the first two leave XLA-compiled training as it is; another
 # processor does not: chapter 10's training drifted between two CPUs).
-variants: variant-onednn-off variant-one-thread variant-xla-fast-math
+variants: variant-onednn-off variant-one-thread variant-xla-fast-math ## nbval under the three numerics variants below
 
-variant-onednn-off: $(STAMP)
+variant-onednn-off: $(STAMP) ## nbval with TensorFlow's oneDNN optimisations off
 	TF_ENABLE_ONEDNN_OPTS=0 $(NBVAL)
 
-variant-one-thread: $(STAMP)
+variant-one-thread: $(STAMP) ## nbval on one thread
 	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 $(NBVAL)
 
-variant-xla-fast-math: $(STAMP)
+variant-xla-fast-math: $(STAMP) ## nbval with XLA's fast-math CPU code
 	XLA_FLAGS=--xla_cpu_enable_fast_math=true $(NBVAL)
 
-unit: $(STAMP)
+unit: $(STAMP) ## helpers' unit tests, docstring examples and ruff, on both cores (no nbval, book or browser)
 	$(UNIT)
 
 # ruff over the repository's .py files (configuration in pyproject.toml); tests/test_lint.py
 # runs the same check inside `make test`.
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check . (rules in pyproject.toml)
 	$(BIN)/ruff check .
 
 # The student edition: student/NN_name.ipynb, each chapter with exercises minus its
 # solutions (tools/student.py); committed, and tests/test_student.py checks it is current.
-student: $(STAMP)
+student: $(STAMP) ## write student/, the chapters without their solutions
 	$(BIN)/python tools/student.py
 
 # Every chapter's code cells under KERAS_BACKEND=jax and =torch, each in its own venv
 # (.venv-jax/, .venv-torch/ from envs/*.txt and the pins): a table, reports/backends.json,
 # exit status 1 if any cell failed. Outputs are not compared (see README.md).
-backends:
+backends: ## every chapter's cells under JAX and PyTorch, each in a venv of its own
 	$(PYTHON) tools/run_elsewhere.py backends
 
 # The same against the newest keras + tensorflow, keras-nightly, and the oldest releases
 # pyproject.toml claims (.venv-latest/, .venv-nightly/, .venv-oldest/): reports/upstream.{json,md}.
-upstream:
+upstream: ## every chapter's cells against the newest and oldest Keras releases and keras-nightly
 	$(PYTHON) tools/run_elsewhere.py upstream --oldest
 
-execute: $(STAMP)
+execute: $(STAMP) ## re-run every chapter in a fresh kernel and store its outputs
 	$(BIN)/python tools/execute.py $(CHAPTERS)
 
-timings: $(STAMP)
+timings: $(STAMP) ## run every chapter and report its execution time, storing nothing
 	$(BIN)/python tools/execute.py --timings-only $(CHAPTERS)
 
 # The padding-cost benchmark (a few minutes on CPU): rewrites benchmarks/results/padding_cost_cpu.json.
-benchmark: $(STAMP)
+benchmark: $(STAMP) ## the padding-cost benchmark: rewrites benchmarks/results/
 	$(BIN)/python benchmarks/padding_cost.py
 
-serve: book
+serve: book ## build the site and serve it on http://localhost:8000
 	$(BIN)/python -m http.server --directory _build/html 8000
 
-clean:
+clean: ## remove _build/
 	rm -rf _build

@@ -126,3 +126,18 @@ def test_pages_workflow_builds_with_make_book_and_deploys():
     deploy = pages["jobs"]["deploy"]
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"
+
+
+def make_targets():
+    """Every explicit target of the Makefile (not $(STAMP) or pattern rules)."""
+    return re.findall(r"(?m)^([a-z][a-z0-9_-]*):(?!=)", (ROOT / "Makefile").read_text())
+
+
+def test_make_help_lists_every_target_with_one_line():
+    targets = make_targets()
+    undocumented = [t for t in targets if not re.search(rf"(?m)^{re.escape(t)}:[^\n]*## \S", (ROOT / "Makefile").read_text())]
+    assert not undocumented, f"targets without a `## what it does` line for make help: {undocumented}"
+    shown = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True).stdout
+    listed = re.findall(r"(?m)^  make (\S+)", shown)
+    assert listed == targets, f"make help lists {listed}, the Makefile has {targets}"
+    assert "make help" in (ROOT / "README.md").read_text(), "the README points to make help"
