@@ -16,8 +16,8 @@ torch; TensorFlow is not needed), one process per backend and probe, and per cha
   with the same weights: the largest output difference, and ms per training step of each.
 - ``attention``: ``keras.ops.dot_product_attention`` in bfloat16 with a key padding mask,
   ``flash_attention=False`` and ``True``: ms per call, the first outputs, or the error.
-- every chapter's code cells (``tools/run_elsewhere.py --worker --in-process``, a fresh
-  process each, ``--jobs`` at a time), after the probes so that they do not disturb the timings.
+- every chapter's code cells on every backend (``tools/run_elsewhere.py --worker --in-process``, a
+  fresh process each, ``--jobs`` at a time), after the probes so that they do not disturb the timings.
 
 It writes the report (default ``reports/gpu.json``) with the device (``nvidia-smi``), the
 versions, the setups and the date; it prints a table per backend and exits 1 if a chapter
@@ -221,16 +221,22 @@ def run_chapter(backend, chapter, timeout, python=sys.executable):
                               "message": f"the chapter process {error}"}]}
 
 
-def run_chapters(backend, chapters, jobs, timeout, log=print):
-    results = {}
+def run_chapters(backends, chapters, jobs, timeout, log=print, results=None):
+    """Every chapter on every backend, ``jobs`` processes at a time: {backend: {chapter: result}}.
+
+    ``results``, if given, is filled as chapters finish (the caller can save it after each ``log``).
+    """
+    results = {backend: {} for backend in backends} if results is None else results
+    for backend in backends:
+        results.setdefault(backend, {})
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_chapter, backend, c, timeout): pathlib.Path(c).name for c in chapters}
+        futures = {pool.submit(run_chapter, b, c, timeout): (b, pathlib.Path(c).name)
+                   for b in backends for c in chapters}
         for future in concurrent.futures.as_completed(futures):
-            name = futures[future]
-            results[name] = future.result()
-            log(f"[{backend}] {name}: {results[name]['ran']} cells run, {results[name]['failed']} failed, "
-                f"{results[name]['seconds']} s")
-    return dict(sorted(results.items()))
+            backend, name = futures[future]
+            r = results[backend][name] = future.result()
+            log(f"[{backend}] {name}: {r['ran']} cells run, {r['failed']} failed, {r['seconds']} s")
+    return {backend: dict(sorted(found.items())) for backend, found in results.items()}
 
 
 def main(argv=None):
@@ -239,7 +245,7 @@ def main(argv=None):
     parser.add_argument("--chapters", nargs="+", help="default: every chapters/*.ipynb")
     parser.add_argument("--no-chapters", action="store_true", help="the probes only")
     parser.add_argument("--probes", nargs="*", default=list(PROBES), choices=PROBES)
-    parser.add_argument("--jobs", type=int, default=4, help="chapters run side by side per backend")
+    parser.add_argument("--jobs", type=int, default=4, help="chapter processes side by side (all backends)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per chapter")
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--small", dest="size", action="store_const", const="small")
@@ -276,17 +282,22 @@ def main(argv=None):
             print(f"[{backend}] {name}: {json.dumps(report['probes'][name][backend])}", flush=True)
             out.write_text(json.dumps(report, indent=1) + "\n")
     report["seconds"]["probes"] = round(time.perf_counter() - start)
-    status = 0
-    for backend in args.backends:
-        start = time.perf_counter()
-        report["chapters"][backend] = run_chapters(backend, chapters, args.jobs, args.timeout,
-                                                   log=lambda m: print(m, flush=True))
-        report["seconds"][f"chapters_{backend}"] = round(time.perf_counter() - start)
+    start = time.perf_counter()
+
+    def log(message):  # after each chapter: print, and save what is done so far
+        print(message, flush=True)
         out.write_text(json.dumps(report, indent=1) + "\n")
+
+    if chapters:
+        report["chapters"] = run_chapters(args.backends, chapters, args.jobs, args.timeout, log=log,
+                                          results=report["chapters"])
+    report["seconds"]["chapters"] = round(time.perf_counter() - start)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    status = 0
+    for backend, found in report["chapters"].items():
         entry = {"what": f"Keras on {backend}, {device or 'no GPU'}",
                  "install": {"reused": True, "seconds": 0, "size_mb": None, "error": None},
-                 "versions": report["versions"], "run_seconds": report["seconds"][f"chapters_{backend}"],
-                 "chapters": report["chapters"][backend]}
+                 "versions": report["versions"], "run_seconds": report["seconds"]["chapters"], "chapters": found}
         print(run_elsewhere.table(backend, entry), flush=True)
         status |= run_elsewhere.failed(entry)
     print(f"wrote {out}")

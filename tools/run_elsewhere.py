@@ -50,12 +50,14 @@ ENVS = {
     "jax": {
         "what": "the book's pins, Keras on the JAX backend",
         "backend": "jax",
-        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/jax.txt"], ["-r", "requirements-torch.txt"]],
+        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/jax.txt"],
+                  ["-r", "requirements-torch.txt"]],
     },
     "torch": {
         "what": "the book's pins, Keras on the PyTorch backend (CPU build of torch)",
         "backend": "torch",
-        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/torch.txt"], ["-r", "requirements-torch.txt"]],
+        "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/torch.txt"],
+                  ["-r", "requirements-torch.txt"]],
     },
     "latest": {
         "what": "the newest released keras and tensorflow (and everything else newest)",
