@@ -2,8 +2,11 @@
 
 - student/ is what tools/student.py makes of the chapters now (regenerated in a
   temporary folder and compared): after editing a chapter, run `make student`;
-- every exercise of every chapter is there, with its label, its stub (raising
-  NotImplementedError), its check, no output, and no trace of its solution;
+- every exercise of every chapter is there, with its label (in the heading cell's
+  metadata), its stub (raising NotImplementedError), its check, no output, and no
+  trace of its solution;
+- it reads as plain Markdown in Jupyter and Colab: "### Exercise 7.2: Title" headings,
+  no `:::` fences, `:label:` lines or MyST roles left;
 - the transformation handles the other forms a chapter may use: a worked answer in
   the exercise's code cell, a backtick-fenced solution, a gated solution
   (`{solution-start}` ... `{solution-end}`) spanning cells.
@@ -14,7 +17,8 @@ import pytest
 from nbtools import ROOT, chapter_paths
 
 from conftest import tool
-from helpers.grading.exercises import SOLUTION, find_exercises, make_stub, raises_not_implemented, student_edition
+from helpers.grading.edition import plain_markdown, student_edition
+from helpers.grading.exercises import SOLUTION, find_exercises, make_stub, metadata_label, raises_not_implemented
 
 STUDENT = ROOT / "student"
 WITH_EXERCISES = [p for p in chapter_paths() if find_exercises(nbformat.read(p, as_version=4))]
@@ -46,8 +50,10 @@ def test_every_exercise_has_its_stub_and_no_solution(chapter):
     exercises = find_exercises(student)
     assert [e.label for e in exercises] == [e.label for e in book_exercises]
     assert student.metadata["padding_and_masking"]["chapter"] == chapter.stem
-    for mine, theirs in zip(exercises, book_exercises):
-        assert f":label: {mine.label}" in student.cells[mine.cell].source
+    number = int(chapter.stem[:2])
+    for index, (mine, theirs) in enumerate(zip(exercises, book_exercises), 1):
+        assert metadata_label(student.cells[mine.cell]) == mine.label
+        assert f"\n### Exercise {number}.{index}: {theirs.title}\n" in "\n" + student.cells[mine.cell].source
         assert mine.answer_cells, f"{mine.label}: no code cell for the answer"
         assert mine.check_cells, f"{mine.label}: no self-check cell"
         assert mine.names == theirs.names
@@ -60,6 +66,22 @@ def test_every_exercise_has_its_stub_and_no_solution(chapter):
             line = line.strip()
             if len(line) > 20 and line not in elsewhere and not line.startswith(("import ", "from ", "class ", "def ")):
                 assert line not in text, f"{mine.label}: a line of its solution is in the student edition: {line}"
+
+
+@pytest.mark.parametrize("chapter", WITH_EXERCISES, ids=[p.stem for p in WITH_EXERCISES])
+def test_the_student_edition_is_plain_markdown(chapter):
+    student = nbformat.read(STUDENT / chapter.name, as_version=4)
+    for cell in student.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            assert not line.startswith((":::", "```{", ":label:", ":class:")), f"MyST left: {line}"
+        assert "{ref}`" not in cell.source and "{doc}`" not in cell.source, cell.source[:200]
+
+
+def test_plain_markdown_turns_admonitions_and_roles_into_text():
+    text = "(ch01-x)=\n## A\n\n::::{admonition} Errata\n:class: warning\nSee {ref}`the fix <ch02-fix>` and {doc}`02_padding`.\n::::"
+    assert plain_markdown(text) == "## A\n\n> **Errata.** See the fix and 02_padding."
 
 
 def _nb(*cells):
@@ -93,6 +115,9 @@ def test_a_worked_answer_becomes_the_stub_and_each_solution_form_goes():
     assert "More text." in text and "The end." in text
     labels = {e.label: e for e in find_exercises(student)}
     assert list(labels) == ["ex-99-twice", "ex-99-halve", "ex-99-gated"]
+    assert [student.cells[e.cell].source.split("\n")[0] for e in labels.values()] == [
+        "### Exercise 99.1: Twice", "### Exercise 99.2: Halve", "### Exercise 99.3: Gated"]
+    assert "Write `twice(x)`." in text and ":label:" not in text
     twice = student.cells[labels["ex-99-twice"].answer_cells[0]].source
     assert twice == 'def twice(x):\n    """Two times x."""\n    raise NotImplementedError("your code here")'
     halve = student.cells[labels["ex-99-halve"].answer_cells[0]].source

@@ -3,8 +3,11 @@
     python tools/student.py [--output DIR] [CHAPTER.ipynb ...]
 
 The student edition is the chapter without its solutions: every ``{solution}`` block is
-removed, each exercise keeps its label, its stub (raising NotImplementedError) and its
-self-check, and the outputs of the exercise cells are cleared. It is generated from the
+removed, each exercise keeps its stub (raising NotImplementedError) and its self-check,
+and the outputs of the exercise cells are cleared. It reads as plain Markdown in Jupyter
+and Colab: each exercise is a heading "### Exercise 7.2: Title" (chapter.exercise, as on
+the site) with its label in the cell's metadata, admonitions are block quotes
+(:mod:`helpers.grading.edition`). It is generated from the
 chapters (``make student``) and committed; tests/test_student.py fails when it is out of
 date. The grader (``python -m helpers.grade``) grades a filled-in student notebook.
 """
@@ -18,7 +21,8 @@ import nbformat
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.grading.exercises import find_exercises, student_edition  # noqa: E402
+from helpers.grading.edition import student_edition  # noqa: E402
+from helpers.grading.exercises import find_exercises  # noqa: E402
 
 
 def write_student_edition(chapters, output):

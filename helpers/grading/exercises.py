@@ -1,4 +1,4 @@
-"""Find the exercises of a chapter notebook, and make its student edition.
+"""Find the exercises of a chapter notebook (or of its student edition).
 
 A chapter writes an exercise as a sphinx-exercise directive in a markdown cell::
 
@@ -13,7 +13,9 @@ of ``helpers.exercises``. The worked answer is in a ``{solution} <label>`` block
 (a colon or backtick fence in a markdown cell, possibly sharing the cell with other
 text), or between ``{solution-start} <label>`` and ``{solution-end}`` directives,
 which may enclose whole cells. Everything here is driven by those cell contents
-and labels, so new chapters need no registration.
+and labels, so new chapters need no registration. The student edition
+(:mod:`helpers.grading.edition`) turns each directive into a plain Markdown heading
+and keeps the label in the cell's metadata, where :func:`find_exercises` finds it too.
 
 Example:
     >>> import nbformat
@@ -27,15 +29,9 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-import nbformat
-
 STUB_LINE = 'raise NotImplementedError("your code here")'
-STUDENT_NOTE = (
-    "**Student edition.** This is the chapter without the solutions of its exercises. Write each "
-    "answer in the code cell under its exercise, in place of `raise NotImplementedError`, keeping "
-    "the names it defines, and run the self-check under it. Keep the exercises' cells where they "
-    "are: a grader finds your answers by the exercises' labels."
-)
+#: Where the student edition keeps an exercise's label: the heading cell's metadata.
+METADATA_KEY = "padding_and_masking"
 
 _FENCED = r"^(?P<fence>:{3,}|`{3,})\{%s\}[ \t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$\n?"
 EXERCISE = re.compile(_FENCED % "exercise", re.S | re.M)
@@ -187,12 +183,30 @@ def solution_cells(nb):
     return cells
 
 
+def metadata_label(cell):
+    """The exercise label a student edition's heading cell carries in its metadata, or None."""
+    mine = cell.get("metadata", {}).get(METADATA_KEY)
+    label = mine.get("exercise") if isinstance(mine, dict) else None
+    return label if isinstance(label, str) and label else None
+
+
+def _heading_title(source):
+    match = re.search(r"^#+ *Exercise [\d.]+: *(.*)$", source, re.M)
+    return match.group(1).strip() if match else ""
+
+
 def find_exercises(nb):
-    """The exercises of a notebook (an ``nbformat`` NotebookNode), in order."""
+    """The exercises of a notebook (an ``nbformat`` NotebookNode), in order: from the
+    chapters' ``{exercise}`` directives, or from the student edition's headings (the
+    label in the cell's metadata, see :func:`metadata_label`)."""
     exercises, current = [], None
     hidden = solution_cells(nb)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
+            label = metadata_label(cell)
+            if label:
+                current = Exercise(label=label, title=_heading_title(cell.source), cell=index)
+                exercises.append(current)
             for _, kind, label, title in _events(cell.source):
                 if kind == "exercise" and label:
                     current = Exercise(label=label, title=title, cell=index)
@@ -263,59 +277,6 @@ def make_stub(source):
             if not members:
                 out.append(" " * (node.col_offset + 4) + STUB_LINE)
     return "\n".join(out).strip("\n")
-
-
-def _strip_solutions(source):
-    """The markdown text without its ``{solution}`` blocks (and gated directives)."""
-    for pattern in (SOLUTION, SOLUTION_START, SOLUTION_END):
-        source = pattern.sub("", source)
-    return re.sub(r"\n{3,}", "\n\n", source).strip("\n")
-
-
-def student_edition(nb, chapter=None):
-    """A copy of notebook ``nb`` for students.
-
-    Every solution is removed (its block, its gated cells, a cell left empty); each
-    exercise's answer cell that holds a worked answer instead of a stub becomes the stub
-    (:func:`make_stub`); the outputs and execution counts of every exercise cell are
-    cleared. Labels, stubs and checks stay, so a submission can be graded
-    (``python -m helpers.grade``). ``chapter`` goes into the notebook's metadata.
-
-    Raises:
-        ValueError: if an exercise has no answer cell or no check cell.
-    """
-    exercises = find_exercises(nb)
-    out = copy.deepcopy(nb)
-    hidden = solution_cells(nb)
-    for exercise in exercises:
-        if not exercise.answer_cells or not exercise.check_cells:
-            raise ValueError(f"exercise {exercise.label}: expected an answer (stub) cell and a check cell "
-                             f"after it, found answer cells {exercise.answer_cells}, "
-                             f"check cells {exercise.check_cells}")
-        for index in exercise.answer_cells:
-            cell = out.cells[index]
-            if not raises_not_implemented(cell.source):
-                cell.source = make_stub(cell.source)
-        for index in exercise.answer_cells + exercise.check_cells + exercise.other_cells:
-            out.cells[index].outputs = []
-            out.cells[index].execution_count = None
-    kept = []
-    for index, cell in enumerate(out.cells):
-        if index in hidden:
-            continue
-        if cell.cell_type == "markdown" and (SOLUTION.search(cell.source)):
-            cell.source = _strip_solutions(cell.source)
-            if not cell.source.strip():
-                continue
-        kept.append(cell)
-    out.cells = kept
-    note = nbformat.v4.new_markdown_cell(STUDENT_NOTE)
-    note.id = "student-edition"  # a fixed id: `make student` writes the same file twice
-    note.metadata["tags"] = ["student-edition"]
-    out.cells.insert(0, note)
-    if chapter:
-        out.metadata["padding_and_masking"] = {"edition": "student", "chapter": chapter}
-    return out
 
 
 def with_solutions(chapter_nb, student_nb):

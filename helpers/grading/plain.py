@@ -34,6 +34,7 @@ MAX_DEPTH = 40
 MAX_ITEMS = 200_000  # per list, tuple or dict
 MAX_STRING = 1_000_000
 NUMERIC_KINDS = "biufcU"
+TRUSTED_MODULES = ("keras.", "helpers.", "builtins", "abc", "typing", "tensorflow.", "jax", "torch")
 
 
 class NotPlain(Exception):
@@ -46,7 +47,7 @@ def _array(value):
         raise NotPlain(f"an array of dtype {array.dtype}")
     if array.size > MAX_ELEMENTS:
         raise NotPlain(f"an array of {array.size} elements (at most {MAX_ELEMENTS})")
-    array = np.ascontiguousarray(array)
+    array = np.array(array, order="C", copy=True)  # ascontiguousarray would make a scalar 1-D
     return {"t": "nd", "dtype": array.dtype.str, "shape": list(array.shape),
             "b64": base64.b64encode(array.tobytes()).decode("ascii")}
 
@@ -64,7 +65,7 @@ def _is_builtin_keras(obj):
     for layer in layers:
         for cls in type(layer).__mro__:
             module = getattr(cls, "__module__", "") or ""
-            if not module.startswith(("keras.", "helpers.", "builtins", "abc", "typing", "tensorflow.", "jax", "torch")):
+            if not module.startswith(TRUSTED_MODULES):
                 return False
     return keras is not None
 

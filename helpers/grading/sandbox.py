@@ -197,7 +197,8 @@ def run(command, stdin=b"", timeout=60.0, startup=300.0, memory=MEMORY_BYTES, ou
         while True:
             reader.poll(POLL_S)
             seen.update(_tree(process.pid, _processes()))
-            limit = (reader.ready_at + timeout) if (reader.ready_at and channel == "fd") else started + startup + timeout
+            ready = reader.ready_at if channel == "fd" else None
+            limit = ready + timeout if ready else started + startup + timeout
             if len(reader.data) > output:
                 stop = "output"
             elif _resident(_tree(process.pid, _processes())) > memory:
