@@ -29,6 +29,11 @@ def _check_time_axis(graph, batch):
     """A model input of rank 1 per example (no time axis) cannot be audited."""
     if graph is None:
         return
+    names = [x.name for x in graph.inputs]
+    if len(batch.entries) != len(names):
+        raise ValueError(f"{OWNER}: inputs holds {len(batch.entries)} array(s), but the model takes "
+                         f"{len(names)} input(s) {names}. Received: inputs with keys/positions "
+                         f"{[e.key for e in batch.entries]}")
     for symbolic in graph.inputs:
         if len(symbolic.shape) < 2:
             raise ValueError(f"{OWNER}: the model has no time axis: its input {symbolic.name!r} has shape "

@@ -186,6 +186,8 @@ class Batch:
     def __init__(self, model, inputs, padding="auto", padding_value=0, mask_value=None):
         if padding not in SIDES:
             raise ValueError(f"{OWNER}: padding must be one of {SIDES}. {received('padding', padding)}")
+        if isinstance(inputs, (list, tuple)) and all(isinstance(row, (list, tuple)) for row in inputs):
+            inputs = _array(inputs, "inputs")  # nested Python lists: rows of one batch, not a list of inputs
         self.structure = "dict" if isinstance(inputs, dict) else "list" if isinstance(inputs, (list, tuple)) else None
         self.entries, self.streams = [], []
         self.extras = None
