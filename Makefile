@@ -33,7 +33,8 @@ help: ## list every target with one line each
 UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_wheel test_benchmark_smoke \
 	test_grade test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
 	test_packing \
-	test_attention_stacked
+	test_attention_stacked \
+	test_audit test_audit_backends test_audit_cli
 UNIT := $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" --doctest-modules $(XDIST) \
 	helpers tests $(foreach t,$(UNIT_SLOW),--ignore=tests/$(t).py)
 
