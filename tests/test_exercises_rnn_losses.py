@@ -180,3 +180,15 @@ def test_loss_and_metric_typical_mistakes():
 @pytest.mark.parametrize("bad", [lambda *a: 1.0, lambda *a: (1.0, 2.0, 3.0)])
 def test_loss_and_metric_needs_a_pair(bad):
     assert "expected a pair (loss, metric)" in problems(check_loss_and_metric(bad))
+
+
+def test_masked_mse_answer_as_a_backend_tensor_passes():
+    """A solution written with keras.ops returns a backend tensor (on PyTorch maybe a CUDA one)."""
+    import keras
+
+    def with_keras_ops(y_true, y_pred, mask):
+        per_step = keras.ops.mean(keras.ops.square(keras.ops.convert_to_tensor(y_pred) - y_true), axis=-1)
+        kept = keras.ops.cast(keras.ops.convert_to_tensor(mask), per_step.dtype)
+        return keras.ops.divide_no_nan(keras.ops.sum(per_step * kept), keras.ops.sum(kept))
+
+    assert check_masked_mse(with_keras_ops).passed

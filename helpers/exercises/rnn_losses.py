@@ -208,10 +208,11 @@ def reference_loss_and_metric(y_true, y_pred, mask, sample_weight):
 
 
 def _as_number(value):
-    """``float(value)`` for a scalar (Python, NumPy or tensor), else None."""
+    """``float(value)`` for a scalar (Python, NumPy or a tensor of any backend and device), else None."""
+    array = to_numpy(value)  # keras.ops.convert_to_numpy for tensors (a CUDA tensor too)
     try:
-        array = np.asarray(value, dtype=float)
-    except Exception:  # noqa: BLE001
+        array = array.astype(float)
+    except (AttributeError, TypeError, ValueError):
         return None
     return float(array) if array.shape == () else None
 
