@@ -22,7 +22,7 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider chapters tests/test_noteboo
 help: ## list every target with one line each
 	@awk -F ':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-.PHONY: help venv book test unit lint execute serve timings benchmark browser student clean \
+.PHONY: help venv book test unit lint execute serve timings benchmark browser sandbox student clean \
 	variants variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
@@ -30,8 +30,9 @@ help: ## list every target with one line each
 # on 2 cores, against 23-27 s in one process (each worker imports Keras and TensorFlow,
 # about 4 s; the controller does not). An older 2-core machine took about a minute. The
 # slow test files are left out by name.
-UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_wheel test_benchmark_smoke \
-	test_grade test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
+UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_hygiene_catch_breakage test_wheel test_benchmark_smoke \
+	test_grade test_grade_hostile test_grade_book \
+	test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
 	test_packing \
 	test_attention_stacked \
 	test_audit test_audit_backends test_audit_cli
@@ -56,6 +57,11 @@ book: $(STAMP) ## build the website with warnings as errors; prints the page to 
 browser: ## find Debian's chromium for the browser tests, or install it with apt-get when root
 	@$(PYTHON) tools/browser.py ensure
 
+# Debian's bubblewrap for the grader's sandbox (python -m helpers.grade): found, or installed
+# with apt-get when root; on CI a missing one is a failure (tools/sandbox.py).
+sandbox: ## bubblewrap for the grader's sandbox (installed with apt-get when root)
+	@$(PYTHON) tools/sandbox.py ensure
+
 # The whole suite in two pytest runs (make fails if either fails): nbval over every
 # chapter on both cores, then, serially, unit tests, helpers' docstring examples, notebook hygiene, the book build
 # (-W --nitpick), the site in headless Chromium, actionlint, the breakage checks and
@@ -63,7 +69,7 @@ browser: ## find Debian's chromium for the browser tests, or install it with apt
 # On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
 # hand there, and they are what stands in for one. Locally run them with `make variants`.
 # On CI the JAX and PyTorch passes follow too (`make backend-passes`).
-test: $(STAMP) browser ## the whole test suite (on CI also the variants and the other-backend passes)
+test: $(STAMP) browser sandbox ## the whole test suite (on CI also the variants and the other-backend passes)
 	mkdir -p _build; status=0; \
 	$(NBVAL) || status=1; \
 	$(BIN)/python -m pytest tests helpers --ignore=tests/test_notebooks.py || status=1; \

@@ -206,6 +206,7 @@ _STAGES = {
     "tests/test_site.py": "browser",
     "tests/test_workflows.py": "actionlint",
     "tests/test_checks_catch_breakage.py": "breakage checks",
+    "tests/test_hygiene_catch_breakage.py": "breakage checks",
 }
 
 

@@ -8,7 +8,7 @@ in an output, no warning the text does not discuss, and exercises with solutions
 
 Each check is a function taking a notebook (and its chapter name) and returning a
 list of problems, so it can be called on any notebook
-(tests/test_checks_catch_breakage.py feeds it broken ones).
+(tests/test_hygiene_catch_breakage.py feeds it broken ones).
 
 Timings are not asserted: the timing report (conftest.py) prints nbval's seconds per chapter
 and marks any chapter over its 60 s budget; a slow or busy machine never fails the suite.

@@ -19,7 +19,7 @@ The search page must find results for "mask". A full-page screenshot of every
 page goes to tests/screenshots/ (ignored by git).
 
 Without Chromium these tests skip, saying what to install; on CI (CI=true) they fail.
-`check_page` takes any Playwright page, so tests/test_checks_catch_breakage.py can
+`check_page` takes any Playwright page, so tests/test_hygiene_catch_breakage.py can
 show it catching a broken page.
 """
 
