@@ -39,8 +39,9 @@ Figures and explorers:
 Exercises and the classroom:
     exercises          self-checks for the exercises, one module per topic
     grade              ``python -m helpers.grade``: grade student notebooks with those checks
-    grading            the grader's parts (``exercises``: find them; ``execute``: run a
-                       submission; ``checker``: the clean process that runs the checks)
+    grading            the grader's parts (``exercises``/``edition``: find them, the student
+                       edition; ``runner``/``judge``: the sandboxed student process and
+                       the process that decides; ``plain``/``boundary``: the data between)
 
 Shared plumbing (used by all of the above):
     validation         argument checks: integers, arrays, masks, with Keras-style messages

@@ -152,16 +152,19 @@ class _Reader:
         self.fd, self.cap, self.data, self.closed, self.ready_at = fd, cap, bytearray(), False, None
 
     def poll(self, wait):
-        if self.closed or not select.select([self.fd], [], [], wait)[0]:
-            if self.closed:
-                time.sleep(wait)
+        """Wait up to ``wait`` seconds for data, then read all there is (up to the cap)."""
+        if self.closed:
+            time.sleep(wait)
             return
-        chunk = os.read(self.fd, 1 << 20)
-        if not chunk:
-            self.closed = True
-        self.data += chunk
-        if self.ready_at is None and b"\n" in self.data:
-            self.ready_at = time.monotonic()
+        while len(self.data) <= self.cap and select.select([self.fd], [], [], wait)[0]:
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                self.closed = True
+                break
+            self.data += chunk
+            if self.ready_at is None and b"\n" in self.data:
+                self.ready_at = time.monotonic()
+            wait = 0
 
 
 def _feed(pipe, data):
@@ -196,12 +199,13 @@ def run(command, stdin=b"", timeout=60.0, startup=300.0, memory=MEMORY_BYTES, ou
     try:
         while True:
             reader.poll(POLL_S)
-            seen.update(_tree(process.pid, _processes()))
+            tree = _tree(process.pid, _processes())
+            seen.update(tree)
             ready = reader.ready_at if channel == "fd" else None
             limit = ready + timeout if ready else started + startup + timeout
             if len(reader.data) > output:
                 stop = "output"
-            elif _resident(_tree(process.pid, _processes())) > memory:
+            elif _resident(tree) > memory:
                 stop = "memory"
             elif time.monotonic() > limit:
                 stop = "timeout"

@@ -1,0 +1,75 @@
+"""Find (and on CI install) the bubblewrap sandbox the grader runs student code in.
+
+    python tools/sandbox.py ensure    print bwrap's path; install Debian's `bubblewrap`
+                                      package when it is missing and we are root
+
+`python -m helpers.grade` runs every student process under `bwrap` (read-only file
+system, a private scratch /tmp, no network, its own PID namespace) and refuses to grade
+without it unless `--unsafe` is given. Elsewhere install it with your package manager:
+`sudo apt-get install bubblewrap` (Debian, Ubuntu), `sudo dnf install bubblewrap`
+(Fedora). On CI (CI=true) a missing or broken bwrap is a failure, not a skip: the
+grader's hostile-submission tests need it.
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from helpers.grading.sandbox import bwrap  # noqa: E402
+
+USERNS = pathlib.Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+
+
+def _as_root():
+    """The prefix that runs a command as root: none when root, ``sudo -n`` on CI (GitHub's
+    runners allow it), else None."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return []
+    if os.environ.get("CI") == "true" and shutil.which("sudo"):
+        return ["sudo", "-n"]
+    return None
+
+
+def _install(root):
+    from helpers.grading import sandbox
+
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if not shutil.which("bwrap"):
+        print("sandbox: installing Debian's bubblewrap package ...", flush=True)
+        subprocess.run([*root, "apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run([*root, "apt-get", "install", "-y", "-qq", "bubblewrap"], check=False, env=env,
+                       stdout=subprocess.DEVNULL)
+    sandbox._BWRAP.clear()
+    if not bwrap() and USERNS.exists() and USERNS.read_text().strip() == "1":
+        # Ubuntu 24.04 keeps unprivileged user namespaces (which bwrap needs) behind AppArmor.
+        print("sandbox: allowing unprivileged user namespaces (Ubuntu's AppArmor restriction)", flush=True)
+        subprocess.run([*root, "sysctl", "-w", "kernel.apparmor_restrict_unprivileged_userns=0"], check=False)
+        sandbox._BWRAP.clear()
+    return bwrap()
+
+
+def ensure():
+    path = bwrap()
+    root = _as_root()
+    if not path and root is not None and shutil.which("apt-get"):
+        path = _install(root)
+    if path:
+        print(f"sandbox: {path}")
+        return 0
+    message = ("sandbox: no working bubblewrap (bwrap). Install it (Debian/Ubuntu: `sudo apt-get install "
+               "bubblewrap`); where unprivileged user namespaces are off, bwrap must be setuid or run as root.")
+    if os.environ.get("CI") == "true":
+        print(message + " On CI this is a failure.", file=sys.stderr)
+        return 1
+    print(message + " The grader's sandbox tests will be skipped, and the grader needs --unsafe.")
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["ensure"]:
+        sys.exit(__doc__)
+    sys.exit(ensure())
