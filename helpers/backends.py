@@ -6,6 +6,8 @@ process per backend. :func:`run_probes` does that: the child imports the backend
 (PyTorch before anything that could load TensorFlow, which this machine needs),
 runs the named functions of :mod:`helpers.backend_probes` and sends their results
 back as JSON.
+
+Taught in chapter 17 (The same masks on every backend).
 """
 
 import importlib.util

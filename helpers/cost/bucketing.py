@@ -1,4 +1,7 @@
-"""NumPy maths of the bucketing strategy and of padding: boundaries, buckets, padding fractions."""
+"""NumPy maths of the bucketing strategy and of padding: boundaries, buckets, padding fractions.
+
+Taught in chapter 18 (The cost of padding).
+"""
 
 import numpy as np
 

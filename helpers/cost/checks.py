@@ -1,4 +1,7 @@
-"""Argument checks shared by the cost helpers: lengths, positive ints, bucket boundaries."""
+"""Argument checks shared by the cost helpers: lengths, positive ints, bucket boundaries.
+
+Used in chapter 18 (The cost of padding).
+"""
 
 import numpy as np
 
