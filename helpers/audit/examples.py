@@ -12,6 +12,8 @@ Taught in chapter 15 (Audit your own model).
 :class:`MeanOverTime`              a subclassed model that averages over every step, or
                                    (``use_mask=True``) over the real ones
 :func:`build_masking_model`        Masking over float steps -> Conv1D or LSTM -> pooling
+:class:`CenterOverTime`            subtracts each row's mean over time, padding included (leaks)
+:func:`build_mystery_model`        Embedding -> Dense -> CenterOverTime -> LSTM -> Dense: find the leak
 :func:`make_ids`                   right- or left-padded ids of random lengths
 =================================  ===========================================================
 
@@ -198,3 +200,45 @@ def make_steps(batch=6, max_length=8, features=3, seed=0):
     lengths = rng.integers(2, max_length + 1, size=batch)
     values[np.arange(max_length)[None, :] >= lengths[:, None]] = 0.0
     return values
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CenterOverTime(keras.layers.Layer):
+    """Subtracts each row's mean over time from every step; the mean includes the padded steps.
+
+    It passes the mask on (``supports_masking = True``), so the layers after it look
+    masked, but its mean changes with the amount of padding.
+
+    Example:
+        >>> x = np.array([[[1.0], [3.0], [0.0]]], "float32")
+        >>> keras.ops.convert_to_numpy(CenterOverTime()(x))[0, :, 0].tolist()
+        [0.0, 2.0, -1.0]
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs - ops.mean(inputs, axis=1, keepdims=True)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        base_config = super().get_config()
+        return {**base_config}
+
+
+def build_mystery_model(vocab_size=20, seed=0):
+    """Embedding(mask_zero) -> Dense -> :class:`CenterOverTime` -> LSTM -> Dense: one layer leaks; which?"""
+    _seeded(seed)
+    inputs = keras.Input((None,), dtype="int32", name="ids")
+    x = keras.layers.Embedding(vocab_size, 8, mask_zero=True, name="embedding")(inputs)
+    x = keras.layers.Dense(8, activation="tanh", name="project")(x)
+    x = CenterOverTime(name="center")(x)
+    x = keras.layers.LSTM(4, name="lstm")(x)
+    return keras.Model(inputs, keras.layers.Dense(2, name="logits")(x), name="mystery")
