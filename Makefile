@@ -35,7 +35,7 @@ UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test
 	test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
 	test_packing \
 	test_attention_stacked \
-	test_audit test_audit_backends test_audit_cli \
+	test_audit test_audit_backends test_audit_cli test_audit_exercises \
 	test_kerashub test_exercises_kerashub
 UNIT := $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" --doctest-modules $(XDIST) \
 	helpers tests $(foreach t,$(UNIT_SLOW),--ignore=tests/$(t).py)
