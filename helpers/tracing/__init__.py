@@ -39,11 +39,13 @@ Example:
     1  lstm       LSTM       (2, 8)        (2, 3) 3/6 kept  -                consumed
 
 Submodules: ``trace`` (the walk through the model), ``records`` (``MaskRecord``,
-``MaskTrace`` and its tables), ``figure`` (``plot_trace``, behind ``MaskTrace.plot``).
+``MaskTrace`` and its tables), ``figure`` (``plot_trace``, behind ``MaskTrace.plot``), ``events`` (the events and their colours,
+shared by the records and the figure).
 """
 
+from helpers.tracing.events import EVENT_COLORS, EVENTS
 from helpers.tracing.figure import plot_trace
-from helpers.tracing.records import EVENT_COLORS, EVENTS, MaskRecord, MaskTrace
+from helpers.tracing.records import MaskRecord, MaskTrace
 from helpers.tracing.trace import trace_masks
 
 __all__ = ["EVENTS", "EVENT_COLORS", "MaskRecord", "MaskTrace", "plot_trace", "trace_masks"]

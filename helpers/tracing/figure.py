@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.tracing.records import EVENT_COLORS, _as_list
+from helpers.tracing.events import EVENT_COLORS, as_list
 from helpers.validation import positive_int
 
 
@@ -37,7 +37,7 @@ def plot_trace(trace, max_rows=8, title=None):
         ax.axis("off")
     for record, ax in zip(trace._records, axes.flat):
         colour = EVENT_COLORS[record.event]
-        masks = [m for m in _as_list(record.mask_out) if m is not None]
+        masks = [m for m in as_list(record.mask_out) if m is not None]
         if masks:
             _draw_masks(ax, masks, max_rows)
         else:

@@ -4,18 +4,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-#: The possible values of :attr:`MaskRecord.event`, in the order the book explains them.
-EVENTS = ("created", "passed", "changed", "destroyed", "consumed", "none")
-
-#: Colours used for events in tables and figures.
-EVENT_COLORS = {
-    "created": "#1b9e77",
-    "passed": "#4575b4",
-    "changed": "#d95f02",
-    "destroyed": "#d7301f",
-    "consumed": "#7570b3",
-    "none": "#888888",
-}
+from helpers.tracing.events import EVENT_COLORS, EVENTS, as_list
+from helpers.tracing.figure import plot_trace
 
 
 @dataclass
@@ -51,11 +41,11 @@ class MaskRecord:
 
     @property
     def has_mask_in(self):
-        return any(m is not None for m in _as_list(self.mask_in))
+        return any(m is not None for m in as_list(self.mask_in))
 
     @property
     def has_mask_out(self):
-        return any(m is not None for m in _as_list(self.mask_out))
+        return any(m is not None for m in as_list(self.mask_out))
 
 
 class MaskTrace(Sequence):
@@ -151,13 +141,7 @@ class MaskTrace(Sequence):
 
         See :func:`helpers.tracing.figure.plot_trace` (this method calls it).
         """
-        from helpers.tracing.figure import plot_trace
-
         return plot_trace(self, max_rows=max_rows, title=title)
-
-
-def _as_list(value):
-    return list(value) if isinstance(value, list) else [value]
 
 
 def _describe_shape(shape, none="?"):

@@ -7,7 +7,8 @@ import numpy as np
 
 from helpers import keras_internals
 from helpers.masks import keras_mask, mask_to_numpy
-from helpers.tracing.records import MaskRecord, MaskTrace, _as_list, _describe_shape
+from helpers.tracing.events import as_list
+from helpers.tracing.records import MaskRecord, MaskTrace, _describe_shape
 from helpers.validation import to_array
 
 
@@ -245,8 +246,8 @@ def _same_mask(a, b):
 
 
 def _classify(record):
-    ins = [m for m in _as_list(record.mask_in) if m is not None]
-    outs = _as_list(record.mask_out)
+    ins = [m for m in as_list(record.mask_in) if m is not None]
+    outs = as_list(record.mask_out)
     has_out = any(m is not None for m in outs)
     if not ins:
         return "created" if has_out else "none"
