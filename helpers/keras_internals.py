@@ -20,6 +20,7 @@ functions, never ``keras.src`` directly.
 :func:`cudnn_mask_check`      a backend's mask check before its cuDNN LSTM path
 :func:`backend_rnn_function`  ``keras.src.backend.<backend>.rnn.lstm`` / ``gru`` (the fused paths)
 :func:`recurrent_path_recorder` which path ``LSTM``/``GRU`` take: the backend's fused one or the loop
+:func:`keras_source_lines`    lines of a file of ``keras/src`` that hold a phrase (read, not imported)
 ============================  ======================================================
 
 Example:
@@ -249,3 +250,30 @@ def graph_calls(graph, inputs, call_node):
             for x, y in zip(node.outputs, flat):
                 tensors[id(x)] = y
     return tensors
+
+
+def keras_source_lines(path, phrase, after=0):
+    """The lines of ``keras/src/<path>`` that contain ``phrase``, each with the ``after`` lines below it.
+
+    The file is read as text, not imported, so a backend's source can be cited where that
+    backend is not installed (``backend/torch/rnn.py`` without PyTorch).
+
+    Args:
+        path: str, a file under ``keras/src``, e.g. ``"backend/jax/rnn.py"``.
+        phrase: str, the text to look for.
+        after: int, how many following lines to include with each match.
+
+    Returns:
+        list of lists of ``(line_number, text)``, one list per match, numbered from 1.
+    """
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.find_spec("keras.src")
+    file = pathlib.Path(list(spec.submodule_search_locations)[0]) / path if spec else None
+    if file is None or not file.is_file():
+        raise _missing(f"source file keras/src/{path}")
+    lines = file.read_text().splitlines()
+    return [[(n + 1, lines[n]) for n in range(i, min(i + 1 + after, len(lines)))]
+            for i, line in enumerate(lines) if phrase in line]
+

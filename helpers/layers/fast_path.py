@@ -18,6 +18,8 @@ real step. The steps after it only read padding and never reach that output. For
 | LastRealStep           | the layer of ``gather_last_real_step``                        |
 | FastPathRNN            | wraps ``LSTM``/``GRU``/``SimpleRNN`` or their ``Bidirectional``: |
 |                        | the masked layer's output, computed without a mask             |
+| fast_path_difference   | largest difference between the masked layer and the fast path  |
+|                        | on your ids, with the same weights                             |
 
 Limits (each asserted in chapter 8): rows must be right-padded (a left-padded row reads its
 padding first, and the result differs); the wrapped layer must return one vector per row
@@ -157,7 +159,7 @@ class LastRealStep(keras.layers.Layer):
         >>> seq = np.array([[[1.0], [2.0], [9.0]], [[4.0], [5.0], [6.0]]])
         >>> keras.ops.convert_to_numpy(LastRealStep()(seq, np.array([2, 3])))
         array([[2.],
-               [6.]])
+               [6.]], dtype=float32)
     """
 
     def __init__(self, **kwargs):
@@ -302,3 +304,42 @@ class FastPathRNN(keras.layers.Layer):
         config = dict(config)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
         return cls(**config)
+
+
+
+def fast_path_difference(layer, ids, embedding_dim=8, seed=0):
+    """The largest difference between ``layer`` with a mask and ``FastPathRNN(layer)``, on ``ids``.
+
+    Builds ``Embedding(mask_zero=True) -> layer`` and ``Embedding -> FastPathRNN(layer)`` with the
+    same weights (the embedding drawn with ``seed``) and compares their outputs on ``ids``.
+    Near 0 (float32 rounding) for right-padded ids; not for left-padded ones.
+
+    Args:
+        layer: what :class:`FastPathRNN` accepts; it is built and used in the masked model.
+        ids: integer array ``(batch, time)``, 0 = padding.
+        embedding_dim: int, size of the embedding vectors. Default 8.
+        seed: int, seed of the embedding's initializer. Default 0.
+
+    Returns:
+        float, the largest absolute difference.
+
+    Example:
+        >>> ids = np.array([[3, 1, 2, 0], [4, 0, 0, 0]])
+        >>> fast_path_difference(keras.layers.GRU(3), ids) < 1e-5
+        True
+    """
+    import numpy as np
+
+    ids = np.asarray(ids)
+    vocabulary = int(ids.max()) + 1
+    fast = FastPathRNN(layer)
+    initializer = keras.initializers.RandomNormal(seed=seed)
+    masked = keras.Sequential([keras.Input(ids.shape[1:], dtype="int32"),
+                               keras.layers.Embedding(vocabulary, embedding_dim, mask_zero=True,
+                                                      embeddings_initializer=initializer), layer])
+    inputs = keras.Input(ids.shape[1:], dtype="int32")
+    x = keras.layers.Embedding(vocabulary, embedding_dim)(inputs)
+    unmasked = keras.Model(inputs, fast(x, lengths_from_ids(inputs)))
+    unmasked.set_weights(masked.get_weights())
+    difference = ops.convert_to_numpy(masked(ids)) - ops.convert_to_numpy(unmasked(ids))
+    return float(np.abs(difference).max())
