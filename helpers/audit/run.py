@@ -102,8 +102,7 @@ def run_graph(graph, inputs, garbage_after_masking=False, seed=0):
     """
     import keras
 
-    calls = []
-    name = _names(graph)
+    calls, raw = [], []
 
     def call_node(node, operation, args, kwargs, tensors):
         masked = any(keras_internals.get_keras_mask(x) is not None for x in node.input_tensors)
@@ -111,17 +110,34 @@ def run_graph(graph, inputs, garbage_after_masking=False, seed=0):
         outputs = operation(*args, **kwargs)
         if garbage_after_masking and isinstance(operation, keras.layers.Masking):
             outputs = _with_garbage(outputs, seed + len(calls))
-        flat_outputs = keras.tree.flatten(outputs)
+        flat_outputs = [y if keras.ops.is_tensor(y) else None for y in keras.tree.flatten(outputs)]
         mask_only = not isinstance(operation, keras.layers.Layer) and all(
-            keras.ops.is_tensor(y) and keras.backend.standardize_dtype(y.dtype) == "bool" for y in flat_outputs)
-        calls.append(Call(name(operation), type(operation).__name__,
-                          [_numpy(y) for y in flat_outputs], lost, masked, mask_only))
+            y is not None and keras.backend.standardize_dtype(y.dtype) == "bool" for y in flat_outputs)
+        calls.append(Call(name(operation), type(operation).__name__, [], lost, masked, mask_only))
+        raw.append(flat_outputs)
         return outputs
 
+    def forward(flat):
+        nonlocal name
+        name = _names(graph)  # a fresh count of shared layers' calls for each trace
+        calls.clear()
+        raw.clear()
+        tensors = keras_internals.graph_calls(graph, flat, call_node)
+        return [tensors[id(x)] for x in graph.outputs], list(raw)
+
+    name = _names(graph)
     flat = keras_internals.standardize_inputs(graph, inputs)
-    tensors = keras_internals.graph_calls(graph, flat, call_node)
-    outputs = [_numpy(tensors[id(x)]) for x in graph.outputs]
-    return outputs, calls
+    if keras.backend.backend() == "jax":
+        # One XLA compilation per input shape for the whole graph, instead of one per
+        # operation and shape in eager mode (the probe runs while JAX traces).
+        import jax
+
+        outputs, per_call = jax.jit(forward)(flat)
+    else:
+        outputs, per_call = forward(flat)
+    for call, values in zip(calls, per_call):
+        call.outputs = [_numpy(y) for y in values]
+    return [_numpy(y) for y in outputs], calls
 
 
 def run_model(model, inputs):
