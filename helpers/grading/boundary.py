@@ -36,7 +36,7 @@ Example:
 import builtins
 import warnings
 
-from helpers.grading.plain import NotPlain, fingerprint, from_plain, to_plain
+from helpers.grading.plain import BRIDGE, NotPlain, fingerprint, from_plain, to_plain
 
 MAX_OPS = 20_000
 MESSAGE_CHARS = 2000
@@ -156,12 +156,23 @@ class Session:
 
     def _record_value(self, value):
         """(data recorded, value the check gets)."""
+        BRIDGE["node_of"] = self._new_node
         try:
             data = to_plain(value)
         except NotPlain:
             node = self._new_node(value)
             return {"node": node}, self._proxy(node)
-        return {"value": data}, from_plain(data)
+        finally:
+            BRIDGE["node_of"] = None
+        return {"value": data}, self._rebuilt(data)
+
+    def _rebuilt(self, data):
+        """The value the check gets for recorded data (Keras objects: their AnswerLayers belong here)."""
+        if isinstance(data, dict) and data.get("t") == "keras":
+            from helpers.grading import bridge
+
+            bridge.creating(self)
+        return from_plain(data)
 
     def _replay_value(self, recorded):
         if "node" in recorded:
@@ -169,7 +180,7 @@ class Session:
             if node not in self.nodes:
                 raise ReplayMismatch(f"the log refers to an unknown object {node}")
             return self._proxy(node)
-        return from_plain(recorded["value"])
+        return self._rebuilt(recorded["value"])
 
     def root(self, name, value=None):
         """The object the check gets for the student's ``name`` (a proxy, or plain data)."""
