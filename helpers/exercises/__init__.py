@@ -5,6 +5,11 @@ Each chapter's checks live in a module of this package (``helpers.exercises.padd
 short report, and which tests read through ``result.passed``.
 
 Positions in feedback are 0-based, as in NumPy: "row 1, step 3" is ``x[1, 3]``.
+
+The grader (``python -m helpers.grade``) runs the same checks across a data boundary:
+a check gets everything from the student's code through calls and what they return,
+with the same arguments every time, and the chapter's solution runs on its own (see
+:mod:`helpers.grading.boundary`; ``tests/test_grade_boundary.py`` tries every exercise).
 """
 
 from dataclasses import dataclass, field

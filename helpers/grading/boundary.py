@@ -17,7 +17,21 @@ object with inputs it makes, and compares what comes back. The grader runs it tw
    ends the check with :class:`ReplayMismatch`, which the judge reports as an error).
 
 So any check written in the book's style works unchanged: it calls the student's
-function, class or model factory, and compares results. What a student's code does
+function, class or model factory, and compares results. A Keras model made of Keras's
+and the book's layers crosses as its config and weights; a layer of the student's own
+class crosses as an :class:`~helpers.grading.bridge.AnswerLayer`, a stand-in whose calls
+are recorded and replayed, so a check may also call it, build a model around it or
+clone a model with it.
+
+What a check must do to cross (no registration is needed):
+
+- get everything from the student's code through calls, attribute reads and the
+  values they return (not through the identity of objects, nor through arguments the
+  student's code changes in place: pass copies, as the book's checks do);
+- make the same calls with the same arguments every time (seed what it draws);
+- and the book's solution must run on its own, after the chapter's imports: the judge
+  runs it to count the test cases. ``tests/test_grade_boundary.py`` tries every
+  exercise of every chapter this way. What a student's code does
 in its own process (patching NumPy, the check or ``CheckResult``, walking the stack,
 returning an object whose ``__eq__`` is always true) cannot reach the judge: only
 plain data does, and the judge's check decides.
