@@ -246,6 +246,8 @@ def _batch_indices(sequences, labels, strategy, batch_size, boundaries, max_toke
         if boundaries is None:
             boundaries = geometric_boundaries(min(8, int(lengths.max())), int(lengths.max()))
         return bucket_batches(lengths, [int(b) for b in _check_boundaries(boundaries)], batch_size), None
+    if strategy not in ("global_max", "batch_max"):
+        raise ValueError(f"`strategy` {strategy!r} has no NumPy form here. Received: strategy={strategy!r}")
     groups = [np.arange(start, min(start + batch_size, len(lengths))) for start in range(0, len(lengths), batch_size)]
     return groups, (int(lengths.max()) if strategy == "global_max" else None)
 
