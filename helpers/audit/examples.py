@@ -34,7 +34,7 @@ def make_ids(batch=8, min_length=2, max_length=10, vocab_size=20, padding="post"
 
     Example:
         >>> make_ids(batch=2, max_length=5, seed=1).tolist()
-        [[13, 15, 10, 0, 0], [10, 12, 17, 0, 0]]
+        [[15, 19, 1, 0, 0], [3, 16, 19, 5, 0]]
     """
     positive_int(batch, "batch", owner="make_ids")
     positive_int(max_length, "max_length", owner="make_ids")
@@ -114,7 +114,7 @@ class MaskedLookAhead(LookAhead):
     Example:
         >>> x = np.ones((1, 3, 1), "float32")
         >>> keras.ops.convert_to_numpy(MaskedLookAhead()(x, mask=np.array([[True, True, False]])))[0, :, 0].tolist()
-        [2.0, 1.0, 1.0]
+        [2.0, 1.0, 0.0]
     """
 
     def call(self, inputs, mask=None):
@@ -210,9 +210,9 @@ class CenterOverTime(keras.layers.Layer):
     masked, but its mean changes with the amount of padding.
 
     Example:
-        >>> x = np.array([[[1.0], [3.0], [0.0]]], "float32")
+        >>> x = np.array([[[1.0], [3.0], [2.0]]], "float32")
         >>> keras.ops.convert_to_numpy(CenterOverTime()(x))[0, :, 0].tolist()
-        [0.0, 2.0, -1.0]
+        [-1.0, 1.0, 0.0]
     """
 
     def __init__(self, **kwargs):
