@@ -19,6 +19,8 @@ Data and devices:
     data               the toy arithmetic data set, its vocabulary and TFRecord files
     gpu                GPU detection and the cuDNN mask conditions
     cost               padding fractions and bucketing (the cost-of-padding chapter)
+    scale              the token mean across accumulation steps and replicas: weights, a pipeline,
+                       a sums-and-counts metric (the masks-at-scale chapter)
 
 Masks:
     masks              read the Keras mask attached to a tensor, on every backend
