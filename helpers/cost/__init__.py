@@ -40,6 +40,7 @@ from helpers.cost.models import (
                                     MODEL_NAMES,
                                     build_attention_classifier,
                                     build_lstm_classifier,
+                                    build_packed_attention_classifier,
                                     masked_embedding,
 )
 from helpers.cost.pipelines import dataset_batches, ideal_batch_ids, ideal_batches, make_dataset, strategy_batches
@@ -53,6 +54,8 @@ from helpers.cost.strategies import (
                                     STRATEGY_NAMES,
                                     epoch_rng,
                                     length_grouped_batches,
+                                    packed_batches,
+                                    packed_row_lengths,
                                     token_budget_batches,
 )
 
@@ -60,8 +63,10 @@ __all__ = [
     "CORPUS_DEFAULTS", "DEFAULT_BOUNDARY_RATIO", "DEFAULT_MAX_TOKENS", "DEFAULT_POOL_BATCHES",
     "MODEL_BUILDERS", "MODEL_NAMES", "RESULTS_FILE", "SHUFFLED", "STRATEGIES", "STRATEGY_NAMES",
     "batch_stats", "bucket_batches", "bucket_index", "build_attention_classifier", "build_lstm_classifier",
+    "build_packed_attention_classifier",
     "dataset_batches", "epoch_rng", "geometric_boundaries", "ideal_batch_ids", "ideal_batches",
     "length_grouped_batches", "load_results", "lognormal_lengths", "make_dataset", "masked_embedding",
+    "packed_batches", "packed_row_lengths",
     "padding_fraction", "plot_length_histogram", "plot_results", "results_path", "results_rows",
     "strategy_batches", "synthetic_corpus", "token_budget_batches",
 ]

@@ -1,4 +1,7 @@
-"""The two masked classifiers the cost benchmark trains: an LSTM and self-attention."""
+"""The masked classifiers the cost benchmark trains: an LSTM, self-attention, and self-attention on packed rows.
+
+Taught in chapter 18 (The cost of padding); the packed one in chapter 19 (Packing).
+"""
 
 
 def _seeded(kind, seed):
@@ -99,6 +102,48 @@ def build_attention_classifier(vocab_size=2000, embed_dim=32, num_heads=2, key_d
     x = keras.layers.GlobalAveragePooling1D(name="mean_over_real_steps")(x)
     outputs = keras.layers.Dense(num_classes, kernel_initializer=_seeded("glorot", seed), name="logits")(x)
     return _compiled(inputs, outputs, "masked_self_attention")
+
+
+def build_packed_attention_classifier(max_segments, vocab_size=2000, embed_dim=32, num_heads=2, key_dim=16,
+                                      num_classes=2, seed=0):
+    """:func:`build_attention_classifier` for packed rows: one prediction per sequence of a row.
+
+    Inputs ``ids`` and ``segment_ids`` ``(rows, T)`` (from :func:`helpers.packing.pack`);
+    self-attention under :func:`helpers.packing.segment_attention_mask`, the residual,
+    :class:`helpers.packing.SegmentMeanPool` (each sequence's mean), ``Dense``: logits
+    ``(rows, max_segments, num_classes)``. With the same seed it has the same weights as
+    :func:`build_attention_classifier`, and each sequence's logits equal that model's
+    on the sequence alone. Train it with labels ``(rows, max_segments)`` and a
+    ``sample_weight`` of 1 for real segments and 0 for empty slots.
+
+    Args:
+        max_segments: int, the most sequences a row holds.
+        vocab_size, embed_dim, num_heads, key_dim, num_classes, seed: as
+            :func:`build_attention_classifier`.
+
+    Returns:
+        A compiled ``keras.Model`` taking ``{"ids": ..., "segment_ids": ...}``.
+
+    Example:
+        >>> model = build_packed_attention_classifier(4, vocab_size=50, embed_dim=8, key_dim=4)
+        >>> model.output_shape
+        (None, 4, 2)
+    """
+    import keras
+
+    from helpers.packing import SegmentMeanPool, segment_attention_mask
+
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+    x = keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=_seeded("uniform", seed),
+                               name="embedding")(ids)
+    attended = keras.layers.MultiHeadAttention(num_heads, key_dim, kernel_initializer=_seeded("glorot", seed),
+                                               name="self_attention")(
+        x, x, attention_mask=segment_attention_mask(segment_ids))
+    x = keras.layers.Add(name="residual")([x, attended])
+    x = SegmentMeanPool(max_segments, name="mean_per_sequence")(x, segment_ids)
+    outputs = keras.layers.Dense(num_classes, kernel_initializer=_seeded("glorot", seed), name="logits")(x)
+    return _compiled({"ids": ids, "segment_ids": segment_ids}, outputs, "packed_self_attention")
 
 
 #: The models the benchmark compares, by name.

@@ -6,7 +6,10 @@
   ``batch x width`` stays within a budget of cells, shuffle the batches (as fairseq's
   ``max_tokens``): short sequences travel in big batches, long ones in small ones.
 
-Both return lists of index batches for one epoch, drawn from ``(seed, epoch)``: the same
+and the packed strategy (chapter 19): whole sequences share rows (first-fit decreasing),
+rows of one length are batched together (:func:`packed_batches`).
+
+All return lists of index batches for one epoch, drawn from ``(seed, epoch)``: the same
 seed and epoch give the same batches, another epoch another order.
 """
 
@@ -19,7 +22,7 @@ STRATEGIES = ("global_max", "batch_max", "bucketed", "length_grouped", "token_bu
 
 #: Whether a strategy draws a new order at every epoch (from a seed).
 SHUFFLED = {"global_max": False, "batch_max": False, "bucketed": False, "length_grouped": True,
-            "token_budget": True, "ragged": False, "ideal": False}
+            "token_budget": True, "ragged": False, "ideal": False, "packed": True}
 
 #: A short human name for each strategy (plots and tables).
 STRATEGY_NAMES = {
@@ -30,6 +33,7 @@ STRATEGY_NAMES = {
     "token_budget": "token budget",
     "ragged": "ragged",
     "ideal": "ideal (no padding)",
+    "packed": "packed rows",
 }
 
 #: Batches per sorted pool of ``length_grouped``: Hugging Face's ``mega_batch_mult``.
@@ -133,4 +137,59 @@ def token_budget_batches(lengths, max_tokens=DEFAULT_MAX_TOKENS, seed=0, epoch=0
             start, new_width = position, int(lengths[index])
         width = new_width
     batches.append(order[start:])
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def packed_row_lengths(max_len, shortest=64):
+    """Row lengths ``shortest, 2 * shortest, ...`` below ``max_len``, then ``max_len`` itself.
+
+    Example:
+        >>> packed_row_lengths(640)
+        [64, 128, 256, 512, 640]
+    """
+    max_len = _check_positive_int(max_len, "max_len")
+    sizes = [min(_check_positive_int(shortest, "shortest"), max_len)]
+    while sizes[-1] * 2 < max_len:
+        sizes.append(sizes[-1] * 2)
+    return sizes + ([max_len] if sizes[-1] != max_len else [])
+
+
+def packed_batches(lengths, row_lengths, max_tokens=DEFAULT_MAX_TOKENS, seed=0, epoch=0):
+    """One epoch of packed batches: rows planned by first-fit decreasing, batched by row length.
+
+    Sequences go whole into rows (:func:`helpers.packing.plan_rows`, shuffled from
+    ``(seed, epoch)``); a new row takes the shortest of ``row_lengths`` that holds its
+    first (longest) sequence, and shorter sequences fill the room left in any row. Rows
+    of one length are cut into batches of ``max_tokens // row_length`` rows (at least
+    one), and the batches are shuffled.
+
+    Args:
+        lengths: 1-D ints, the sequence lengths.
+        row_lengths: list of ints, the lengths a row may have; the longest at least the
+            longest sequence.
+        max_tokens: int, cells (rows x row length) per batch.
+        seed, epoch: ints, as in :func:`token_budget_batches`.
+
+    Returns:
+        A list of batches, each a list of ``(row_length, [sequence indices])`` rows of one
+        row length; every index appears in exactly one row.
+
+    Example:
+        >>> batches = packed_batches([5, 3, 2, 6, 2], row_lengths=[8], max_tokens=16)
+        >>> sorted(len(b) for b in batches)  # 18 tokens: three rows of 8, two rows per batch
+        [1, 2]
+        >>> sorted(i for b in batches for _, members in b for i in members)
+        [0, 1, 2, 3, 4]
+    """
+    from helpers.packing import plan_rows
+
+    lengths = _check_lengths(lengths)
+    max_tokens = _check_positive_int(max_tokens, "max_tokens")
+    rng = epoch_rng(seed, epoch)
+    plan = plan_rows(lengths, row_lengths, shuffle=True, seed=int(rng.integers(2**31)))
+    batches = []
+    for size in sorted({size for size, _ in plan}):
+        rows = [row for row in plan if row[0] == size]
+        per_batch = max(1, max_tokens // size)
+        batches.extend(rows[i:i + per_batch] for i in range(0, len(rows), per_batch))
     return [batches[i] for i in rng.permutation(len(batches))]

@@ -13,6 +13,7 @@ Taught in chapter 19 (Packing); the benchmark of chapter 18 times it
 :class:`PackedTokenAndPosition`         position embedding with restarting positions
 :class:`PackedBlock`                    an encoder/decoder block under the segment mask
 :class:`SegmentMeanPool`                one mean vector per sequence of a row
+:class:`PackedRNN`                      an RNN whose state is reset at each sequence start
 ======================================  ===================================================
 
 Example:
@@ -22,8 +23,10 @@ Example:
 """
 
 from helpers.packing.layers import PackedBlock, PackedTokenAndPosition, SegmentMeanPool
+from helpers.packing.recurrent import PackedRNN, SegmentResetCell
 from helpers.packing.rows import Packed, pack, packed_next_token_targets, plan_rows, rows_from_plan, unpack
 from helpers.packing.segments import packing_stats, segment_attention_mask
 
-__all__ = ["Packed", "PackedBlock", "PackedTokenAndPosition", "SegmentMeanPool", "pack", "packed_next_token_targets",
+__all__ = ["Packed", "PackedBlock", "PackedRNN", "SegmentResetCell",
+           "PackedTokenAndPosition", "SegmentMeanPool", "pack", "packed_next_token_targets",
            "packing_stats", "plan_rows", "rows_from_plan", "segment_attention_mask", "unpack"]
