@@ -166,7 +166,14 @@ class Options:
         return self.hidden.get(label, [])
 
     def state(self):
-        return sandbox.file_state(self.folders)
+        """The fingerprint of every file the judge may load: the watched folders, and the
+        folders of any file it did load elsewhere (``--unsafe``)."""
+        folders = set(self.folders)
+        for path in self.loaded:
+            path = pathlib.Path(path)
+            if not any(path.is_relative_to(f) for f in self.folders + [self.pristine]):
+                folders.add(path.parent)
+        return sandbox.file_state(sorted(folders))
 
 
 def _hidden_cases(path, seed):

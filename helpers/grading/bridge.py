@@ -23,6 +23,8 @@ Example:
     ('AnswerLayer', [[2.0, 2.0]])
 """
 
+import sys
+
 import keras
 
 _CURRENT = {"session": None}
@@ -82,9 +84,21 @@ class AnswerLayer(keras.layers.Layer):
 TRUSTED = ("keras.", "helpers.", "builtins", "abc", "typing", "tensorflow.", "jax", "torch")
 
 
+def _trusted(cls):
+    """Whether ``cls`` is a class of Keras, the helpers or Python: its module says so, and it
+    is what that module holds under its name (a student's class may claim any module)."""
+    module = getattr(cls, "__module__", "") or ""
+    if not module.startswith(TRUSTED):
+        return False
+    found = sys.modules.get(module)
+    for part in str(getattr(cls, "__qualname__", "")).split("."):
+        found = getattr(found, part, None)
+    return found is cls
+
+
 def is_answer(layer):
     """Whether a layer's class (or one it derives from) is the student's, not Keras's or the book's."""
-    return any(not (getattr(c, "__module__", "") or "").startswith(TRUSTED) for c in type(layer).__mro__)
+    return not all(_trusted(c) for c in type(layer).__mro__)
 
 
 def leaves(layer):

@@ -34,7 +34,6 @@ MAX_DEPTH = 40
 MAX_ITEMS = 200_000  # per list, tuple or dict
 MAX_STRING = 1_000_000
 NUMERIC_KINDS = "biufcU"
-TRUSTED_MODULES = ("keras.", "helpers.", "builtins", "abc", "typing", "tensorflow.", "jax", "torch")
 
 
 #: How a Keras object gets a node for each of the student's layers in it (set by the session).
@@ -64,14 +63,10 @@ def _keras():
 
 def _is_builtin_keras(obj):
     """Whether a Keras layer or model is made only of classes of Keras and of the helpers."""
-    keras = _keras()
+    from helpers.grading.bridge import is_answer
+
     layers = obj._flatten_layers(include_self=True) if hasattr(obj, "_flatten_layers") else [obj]
-    for layer in layers:
-        for cls in type(layer).__mro__:
-            module = getattr(cls, "__module__", "") or ""
-            if not module.startswith(TRUSTED_MODULES):
-                return False
-    return keras is not None
+    return not any(is_answer(layer) for layer in layers)
 
 
 def _tensor_like(value):
