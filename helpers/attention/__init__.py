@@ -28,6 +28,7 @@ from helpers.attention.masks import attention_mask
 from helpers.attention.models import build_mha_model, build_reflect_model
 from helpers.attention.stacked import (
     CarryMask,
+    TokenMask,
     attention_masks_at_run_time,
     build_stacked_attention_model,
     padding_change,
@@ -35,4 +36,4 @@ from helpers.attention.stacked import (
 
 __all__ = ["PACKAGE", "CarryMask", "Embed", "KeyPaddingMask", "PadMasking", "Reflect", "attention_mask",
            "attention_masks_at_run_time", "build_mha_model", "build_reflect_model", "build_stacked_attention_model",
-           "padding_change"]
+           "padding_change", "TokenMask"]

@@ -18,28 +18,30 @@ none. The cause, in Keras 3.15.1's source:
    output, and the next block's attention, have no mask: its padded keys are
    attended to.
 3. Symbolically nothing is lost, because building the model runs
-   ``compute_output_spec``, not ``call``. A layer whose ``call`` takes ``mask``
-   and has one input records the symbolic mask as an argument of its graph node
-   (``keras/src/layers/layer.py``, ``Layer.__call__`` steps 6 and 8), so the
-   Functional model recomputes that mask at run time; ``MultiHeadAttention``
-   (two inputs) does not: step 1 builds a new ``kwargs`` dict for it, and step 8
-   records the original one, without the masks.
+   ``compute_output_spec``, not ``call``: every symbolic tensor shows a mask.
 
-The two fixes :func:`build_stacked_attention_model` offers:
+In Keras 3.15.1 a layer with one input whose ``call`` takes ``mask`` (such as the final
+``GlobalAveragePooling1D``) still gets the right mask at run time: ``Layer.__call__``
+fills ``mask`` into the very ``kwargs`` dict it records on the graph node (steps 6 and
+8), so the Functional model recomputes the mask from the graph. Keras's development
+branch (3.16.0.dev2026102704) copies ``kwargs`` first and records no mask, so there the
+pooling averages the padding too. The two fixes therefore pass every mask explicitly,
+as an argument, which a graph node records in every version:
 
 * ``fix="attention_mask"``: each attention layer gets an explicit
-  ``attention_mask`` made from the ids (:class:`KeyPaddingMask`); nothing depends
-  on a mask attached to a tensor.
+  ``attention_mask`` made from the ids (:class:`KeyPaddingMask`), and the pooling
+  gets ``mask=`` the padding mask (:class:`TokenMask`).
 * ``fix="carry_mask"``: each attention layer's input goes through
-  :class:`CarryMask`, a pass-through layer whose ``call`` takes ``mask``; its node
-  carries the mask through the graph (point 3) and attaches it again.
+  :class:`CarryMask` called with ``mask=`` the padding mask, which attaches it again
+  (the attention layer then builds its query and key masks itself), and the pooling
+  gets ``mask=`` too.
 """
 
 import keras
 import numpy as np
 
 from helpers import keras_internals
-from helpers.attention.layers import KeyPaddingMask
+from helpers.attention.layers import KeyPaddingMask, _check_ids_shape, _check_integer
 from helpers.layers.package import PACKAGE
 from helpers.validation import non_negative_int, positive_int, received, to_array
 
@@ -47,14 +49,54 @@ FIXES = (None, "attention_mask", "carry_mask")
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class TokenMask(keras.layers.Layer):
+    """The padding mask of token ids as a tensor: ``ids != 0``, boolean ``(batch, time)``.
+
+    A Functional model records a tensor passed as an argument (``mask=...``,
+    ``attention_mask=...``) on the graph node of the layer it is passed to, so a
+    mask made by this layer reaches that layer at run time in every Keras version,
+    whatever happened to the masks attached to tensors.
+
+    Input shape:
+        integer ids ``(batch, time)``.
+
+    Output shape:
+        boolean ``(batch, time)``, True at real tokens. No Keras mask is attached.
+
+    Example:
+        >>> keras.ops.convert_to_numpy(TokenMask()(np.array([[7, 3, 0]])))
+        array([[ True,  True, False]])
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = False
+
+    def build(self, input_shape):
+        _check_ids_shape("TokenMask", input_shape)
+        self.built = True
+
+    def call(self, inputs):
+        _check_integer("TokenMask", inputs.dtype)
+        return keras.ops.not_equal(inputs, 0)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs.shape, dtype="bool")
+
+    def get_config(self):
+        base_config = super().get_config()
+        return {**base_config}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class CarryMask(keras.layers.Layer):
     """Passes its input through and attaches the Keras mask it was called with.
 
-    Because ``call`` takes ``mask`` and the layer has one input, a Functional
-    model records the symbolic mask as an argument of this layer's node and
-    recomputes it at run time, even where a layer upstream (such as
-    ``MultiHeadAttention``) has cleared the mask attached to a tensor. Put it in
-    front of a layer that must see the mask.
+    Call it with the mask as an argument (``CarryMask()(x, mask=padding)``): the
+    Functional model records that tensor on the layer's node and hands it over at
+    run time, even where a layer upstream (such as ``MultiHeadAttention``) has
+    cleared the mask attached to ``x``. Put it in front of a layer that must see
+    the mask.
 
     Input shape:
         any tensor.
@@ -107,14 +149,15 @@ def build_stacked_attention_model(fix=None, vocab_size=20, embed_dim=16, num_hea
     either fix it does not (to float rounding).
 
     Layer names are fixed (``embedding``, ``block1_attention``, ``block1_add``,
-    ``block1_norm``, ..., ``pooling``, ``output``; ``block1_carry_mask`` or
-    ``attention_mask`` for the fixes), so two models built with the same
+    ``block1_norm``, ..., ``pooling``, ``output``; ``token_mask``, and
+    ``block1_carry_mask`` or ``attention_mask``, for the fixes), so two models built with the same
     ``seed`` have the same weights whatever ``fix`` is.
 
     Args:
         fix: ``None`` (the model that loses the mask), ``"attention_mask"`` (an
             explicit padding ``attention_mask`` for every attention layer) or
-            ``"carry_mask"`` (a :class:`CarryMask` in front of every attention layer).
+            ``"carry_mask"`` (a :class:`CarryMask` in front of every attention layer);
+            with either fix the pooling gets the padding mask as ``mask=``.
         vocab_size: positive int, the number of ids (id 0 is padding).
         embed_dim: positive int, the size of the token vectors.
         num_heads: positive int, attention heads (``key_dim = embed_dim // num_heads``, at least 1).
@@ -148,21 +191,23 @@ def build_stacked_attention_model(fix=None, vocab_size=20, embed_dim=16, num_hea
 
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")(ids)
-    padding = KeyPaddingMask(name="attention_mask")(ids) if fix == "attention_mask" else None
+    tokens = TokenMask(name="token_mask")(ids) if fix is not None else None
+    pairs = KeyPaddingMask(name="attention_mask")(ids) if fix == "attention_mask" else None
     for block in range(1, num_blocks + 1):
         attention = keras.layers.MultiHeadAttention(
             num_heads, max(1, embed_dim // num_heads), name=f"block{block}_attention"
         )
         if fix == "attention_mask":
-            update = attention(x, x, attention_mask=padding)
+            update = attention(x, x, attention_mask=pairs)
         elif fix == "carry_mask":
-            carried = CarryMask(name=f"block{block}_carry_mask")(x)
+            carried = CarryMask(name=f"block{block}_carry_mask")(x, mask=tokens)
             update = attention(carried, carried)
         else:
             update = attention(x, x)
         x = keras.layers.Add(name=f"block{block}_add")([x, update])
         x = keras.layers.LayerNormalization(name=f"block{block}_norm")(x)
-    outputs = keras.layers.GlobalAveragePooling1D(name="pooling")(x)
+    pooling = keras.layers.GlobalAveragePooling1D(name="pooling")
+    outputs = pooling(x) if tokens is None else pooling(x, mask=tokens)
     if output_units is not None:
         outputs = keras.layers.Dense(output_units, name="output")(outputs)
     name = "stacked_attention" if fix is None else f"stacked_attention_{fix}"
