@@ -2,7 +2,10 @@
 # `make execute` (re-run every chapter, store outputs), `make serve`, `make timings`
 # `make variants` (nbval under other TensorFlow numerics settings), `make backend-passes`
 # (every chapter under Keras's JAX, then PyTorch backend, in .venv; run by `make test`
-# on CI), `make backends` (the same in separate .venv-jax/.venv-torch), `make unit`,
+# locally), `make notf-pass` (every chapter under JAX with no TensorFlow installed, in
+# .venv-notf; with the PyTorch pass, run by `make test` on CI), `make gpu-report` (on a GPU
+# machine: probes and every chapter, reports/gpu.json), `make backends` (the same in
+# separate .venv-jax/.venv-torch), `make unit`,
 # `make lint` and `make upstream` (against the newest keras and tensorflow,
 # keras-nightly and the oldest claimed releases).
 PYTHON ?= python3
@@ -23,7 +26,8 @@ help: ## list every target with one line each
 	@awk -F ':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: help venv book test unit lint execute serve timings benchmark browser sandbox student clean \
-	variants variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream
+	variants variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream \
+	notf-pass gpu-report
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
 # build, no browser, on both cores (pytest-xdist, a file per worker): 747 tests in 21 s
@@ -33,6 +37,7 @@ help: ## list every target with one line each
 UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_hygiene_catch_breakage test_wheel test_benchmark_smoke \
 	test_grade test_grade_hostile test_grade_book \
 	test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
+	test_layers_fast_path test_gpu_report \
 	test_packing \
 	test_attention_stacked \
 	test_audit test_audit_backends test_audit_cli test_audit_exercises \
@@ -69,7 +74,9 @@ sandbox: ## bubblewrap for the grader's sandbox (installed with apt-get when roo
 # each prints a timing report (times are reported, never asserted).
 # On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
 # hand there, and they are what stands in for one. Locally run them with `make variants`.
-# On CI the JAX and PyTorch passes follow too (`make backend-passes`).
+# On CI the pass without TensorFlow (JAX, .venv-notf) and the PyTorch pass (.venv) follow:
+# the no-TensorFlow pass replaced the JAX pass in .venv there (`make backend-passes` runs that
+# one locally), so CI still runs two passes, and JAX's is the one a TensorFlow-free install sees.
 test: $(STAMP) browser sandbox ## the whole test suite (on CI also the variants and the other-backend passes)
 	mkdir -p _build; status=0; \
 	$(NBVAL) || status=1; \
@@ -77,7 +84,7 @@ test: $(STAMP) browser sandbox ## the whole test suite (on CI also the variants 
 	exit $$status
 ifeq ($(CI),true)
 	$(MAKE) --no-print-directory variants
-	$(MAKE) --no-print-directory backend-passes
+	$(MAKE) --no-print-directory -k notf-pass backend-pass-torch
 endif
 
 # Every chapter's code cells under KERAS_BACKEND=jax, then under =torch, with the book's
@@ -87,11 +94,37 @@ endif
 # prints its table and writes _build/backends-<backend>.json; the target fails if any
 # cell failed on either backend (both passes run either way).
 BACKEND_PASS = KERAS_BACKEND=$(1) $(BIN)/python tools/run_elsewhere.py here --json _build/backends-$(1).json
-backend-passes: $(STAMP) ## every chapter's cells under JAX, then PyTorch, in .venv (run by make test on CI)
+backend-passes: $(STAMP) ## every chapter's cells under JAX, then PyTorch, in .venv (CI: notf-pass + the PyTorch one)
 	mkdir -p _build; status=0; \
 	$(call BACKEND_PASS,jax) || status=1; \
 	$(call BACKEND_PASS,torch) || status=1; \
 	exit $$status
+
+# One of the two passes above (backend-pass-jax, backend-pass-torch).
+backend-pass-%: $(STAMP)
+	mkdir -p _build
+	$(call BACKEND_PASS,$*)
+
+# Every chapter's code cells under KERAS_BACKEND=jax in .venv-notf/, made (once, re-used
+# while the files are unchanged) by tools/run_elsewhere.py from envs/notf.txt with the book's
+# pins: Keras, JAX, keras-hub without tensorflow-text; no TensorFlow, no PyTorch. A table of
+# failed cells (0 expected) and _build/notf.json; exit status 1 if a cell failed. Measured on
+# the 2-core machine, busy (load average about 20): the install from the public index alone
+# 225 s (897 MB).
+notf-pass: ## every chapter's cells with Keras + JAX and no TensorFlow (.venv-notf; make test on CI)
+	mkdir -p _build
+	$(PYTHON) tools/run_elsewhere.py notf --json _build/notf.json
+
+# On a machine with an NVIDIA GPU (tools/gpu_report.py): the recurrent-layer probe (masked
+# vs unmasked LSTM/GRU training step), the fast-path probe and the attention probe
+# (dot_product_attention with a padding mask, flash on and off, bfloat16), then every chapter
+# under JAX and PyTorch, each in a fresh process: reports/gpu.json with the device, versions
+# and date. GPU_PYTHON is a Python with CUDA builds of jax and torch (TensorFlow not needed);
+# .github/workflows/gpu.yml runs it. On an H200: the probes 212 s, the chapters 2-3 minutes
+# per backend, 8 at a time.
+GPU_PYTHON ?= $(PYTHON)
+gpu-report: ## on a GPU machine: probes and every chapter under JAX and PyTorch, reports/gpu.json
+	$(GPU_PYTHON) tools/gpu_report.py
 
 # Stand-ins for another device, which changes the numerics path: the stored outputs
 # must survive TensorFlow's oneDNN optimisations switched off, a single thread, and

@@ -103,7 +103,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_gpu_workflow_runs_nbval_on_a_gpu_runner():
     gpu = load("gpu.yml")
-    (job,) = gpu["jobs"].values()
+    job = gpu["jobs"]["nbval-gpu"]
     labels = job["runs-on"]
     assert {"self-hosted", "gpu"} <= set(labels), f"runs-on {labels} is not a labelled self-hosted GPU runner"
     script = runs(gpu)

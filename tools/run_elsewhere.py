@@ -9,6 +9,7 @@ Usage:
     python tools/run_elsewhere.py upstream --oldest        # also the oldest claimed pins
     python tools/run_elsewhere.py upstream --env oldest    # only those
     python tools/run_elsewhere.py here                     # this Python as it is (Colab's image)
+    python tools/run_elsewhere.py notf                     # JAX with no TensorFlow (make notf-pass)
     ... [--chapters chapters/02_padding.ipynb ...] [--timeout 600]
 
 Each environment is a virtual environment of its own, ``.venv-<name>/`` (git-ignored;
@@ -59,6 +60,13 @@ ENVS = {
         "steps": [["-r", "envs/runtime.txt", "-c", "requirements.txt", "-r", "envs/torch.txt"],
                   ["-r", "requirements-torch.txt"]],
     },
+    "notf": {
+        "what": "the book's pins, Keras on the JAX backend, no TensorFlow installed",
+        "backend": "jax",
+        # keras-hub without its tensorflow-text (which would bring TensorFlow back).
+        "steps": [["-r", "envs/notf.txt", "-c", "requirements.txt"],
+                  ["--no-deps", "-c", "requirements.txt", "keras-hub"]],
+    },
     "latest": {
         "what": "the newest released keras and tensorflow (and everything else newest)",
         "backend": "tensorflow",
@@ -84,7 +92,7 @@ ENVS = {
         "steps": None,
     },
 }
-SUITES = {"backends": ["jax", "torch"], "upstream": ["latest", "nightly"], "here": ["here"]}
+SUITES = {"backends": ["jax", "torch"], "upstream": ["latest", "nightly"], "here": ["here"], "notf": ["notf"]}
 VERSIONS = ["keras", "keras-nightly", "tensorflow", "jax", "jaxlib", "torch", "numpy"]
 
 
