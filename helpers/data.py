@@ -1,5 +1,7 @@
 """The toy arithmetic data set of the self-attention chapters, and its vocabulary.
 
+Taught in chapter 10 (Masked self-attention).
+
 Each example is a short text that defines two variables and then asks for an
 operation on them::
 

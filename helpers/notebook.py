@@ -1,5 +1,7 @@
 """Small tools every chapter uses: the first cell, TensorFlow-only guards, code and warnings.
 
+Used by every chapter's first cell; chapter 1 (Why sequences need padding and masks) shows it.
+
 Preparing the kernel (``prepare_notebook``), guarding TensorFlow-only cells
 (``tensorflow_only``), showing code (``show_source``, ``show_error``) and capturing
 warnings (``printed_warnings``).

@@ -1,5 +1,7 @@
 """Argument checks shared by every helper: integers, arrays and masks, with clear messages.
 
+Used by every helper that checks its arguments (first seen in chapter 2's exercises).
+
 Each check either returns the value in a canonical form or raises with a message in
 the style of Keras's own (the argument's name, the value received and its type, what
 was expected): ``TypeError`` for a value of the wrong type, ``ValueError`` for a value

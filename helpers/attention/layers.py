@@ -1,4 +1,7 @@
-"""The masked self-attention layers: ``PadMasking``, ``Embed``, ``Reflect`` and ``KeyPaddingMask``."""
+"""The masked self-attention layers: ``PadMasking``, ``Embed``, ``Reflect`` and ``KeyPaddingMask``.
+
+Taught in chapter 10 (Masked self-attention).
+"""
 
 import math
 

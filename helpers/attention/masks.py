@@ -1,5 +1,7 @@
 """The attention mask ``keras.layers.MultiHeadAttention`` builds, as a function.
 
+Taught in chapters 10 and 12 (Masked self-attention; MultiHeadAttention's masks in full).
+
 ``MultiHeadAttention`` (Keras 3.15.1, ``_compute_attention_mask``) turns its masks
 into one boolean tensor of shape ``(batch, T, S)`` (``T`` query steps, ``S`` key
 steps; True = may attend) by broadcasting and AND-ing:

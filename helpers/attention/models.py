@@ -1,4 +1,7 @@
-"""The models of the self-attention chapter: the blog's Reflect model and its MultiHeadAttention twin."""
+"""The models of the self-attention chapter: the blog's Reflect model and its MultiHeadAttention twin.
+
+Taught in chapter 10 (Masked self-attention).
+"""
 
 import keras
 

@@ -1,5 +1,7 @@
 """Mask-aware convolution and max pooling over time, and a layer with two masked inputs.
 
+Taught in chapter 7 (The layer questions readers bring).
+
 ``MaskedConv1D`` and ``MaskedGlobalMaxPooling1D`` are the masked counterparts of
 ``keras.layers.Conv1D`` and ``keras.layers.GlobalMaxPooling1D``, which in Keras 3.15
 take no mask: padded steps enter the convolution's windows and the maximum.

@@ -1,4 +1,7 @@
-"""Layers that make a mask from token ids: ``CustomEmbedding`` and ``EmbeddingLSTM``."""
+"""Layers that make a mask from token ids: ``CustomEmbedding`` and ``EmbeddingLSTM``.
+
+Taught in chapter 5 (Custom layers that make, change and pass on masks).
+"""
 
 import keras
 from keras import ops

@@ -1,4 +1,7 @@
-"""Layers that pass a mask on (``MyActivation``), change it (``TemporalSplit``) or consume it (``TemporalSoftmax``)."""
+"""Layers that pass a mask on (``MyActivation``), change it (``TemporalSplit``) or consume it (``TemporalSoftmax``).
+
+Taught in chapters 5 and 6 (Custom layers that make, change and pass on masks; Layers that consume masks).
+"""
 
 import keras
 from keras import ops

@@ -1,4 +1,7 @@
-"""Figures of padded batches, ragged lists and masks: grids of cells, padding grey and hatched."""
+"""Figures of padded batches, ragged lists and masks: grids of cells, padding grey and hatched.
+
+Taught in chapters 1, 2 and 3 (Why sequences need padding and masks; Padding with pad_sequences; Making masks).
+"""
 
 import textwrap
 

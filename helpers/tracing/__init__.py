@@ -1,5 +1,7 @@
 """Follow a batch through a Keras model and report what each layer does to the mask.
 
+Taught in chapter 4 (How masks propagate); used again in chapters 5, 6 and 7.
+
 ``trace_masks(model, inputs)`` runs ``inputs`` through ``model`` one layer at a
 time, eagerly, and reads the mask Keras attaches to every tensor on the way
 (the ``_keras_mask`` attribute). It returns a :class:`MaskTrace`: one

@@ -1,4 +1,7 @@
-"""The figure of a mask trace: one panel per layer call showing the mask on its output."""
+"""The figure of a mask trace: one panel per layer call showing the mask on its output.
+
+Taught in chapter 4 (How masks propagate).
+"""
 
 import numpy as np
 

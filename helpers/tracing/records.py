@@ -1,4 +1,7 @@
-"""The records of a mask trace: what one layer did to the mask, and the table of them all."""
+"""The records of a mask trace: what one layer did to the mask, and the table of them all.
+
+Taught in chapter 4 (How masks propagate).
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field

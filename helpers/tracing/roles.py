@@ -1,5 +1,7 @@
 """What built-in layers do with a mask, computed with ``trace_masks``: the book's role tables.
 
+Taught in chapters 4 and 6 (How masks propagate; Layers that consume masks).
+
 The chapters never type a table of "which layer makes, changes, passes on, consumes
 or destroys the mask" by hand. They list the layers to probe, and
 :func:`mask_role_table` builds a small model around each one, traces it with

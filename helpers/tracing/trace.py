@@ -1,4 +1,7 @@
-"""Walk a batch through a Keras model layer by layer and record each layer's mask in and out."""
+"""Walk a batch through a Keras model layer by layer and record each layer's mask in and out.
+
+Taught in chapter 4 (How masks propagate).
+"""
 
 import inspect
 import warnings

@@ -1,5 +1,7 @@
 """Interactive explorers (ipywidgets) for padding, mask propagation and attention masks.
 
+Taught in chapter 21 (Interactive explorers).
+
 Three explorers, each in two layers:
 
 * a **pure computation** that takes plain arguments and returns a *view*: an

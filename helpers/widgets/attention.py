@@ -1,4 +1,7 @@
-"""The attention-mask explorer: one ``Reflect`` layer's weights with the mask on the key or the query axis."""
+"""The attention-mask explorer: one ``Reflect`` layer's weights with the mask on the key or the query axis.
+
+Taught in chapter 21 (Interactive explorers).
+"""
 
 from dataclasses import dataclass
 

@@ -1,4 +1,7 @@
-"""Display machinery shared by the explorers: figure and text outputs, the explorer base class."""
+"""Display machinery shared by the explorers: figure and text outputs, the explorer base class.
+
+Taught in chapter 21 (Interactive explorers).
+"""
 
 import base64
 import functools

@@ -1,4 +1,7 @@
-"""The padding explorer: ``keras.utils.pad_sequences`` on your own lists, the padded matrix and its mask."""
+"""The padding explorer: ``keras.utils.pad_sequences`` on your own lists, the padded matrix and its mask.
+
+Taught in chapter 21 (Interactive explorers).
+"""
 
 import re
 from dataclasses import dataclass, field

@@ -1,4 +1,7 @@
-"""The mask tracer explorer: :func:`helpers.tracing.trace_masks` on a choice of small models."""
+"""The mask tracer explorer: :func:`helpers.tracing.trace_masks` on a choice of small models.
+
+Taught in chapter 21 (Interactive explorers).
+"""
 
 import functools
 import warnings
