@@ -148,7 +148,7 @@ def time_model(args, model_name, batches, stats, folder, progress):
         paths[s] = folder / f"{s}.pickle"
         with open(paths[s], "wb") as f:
             pickle.dump(batches[s], f)
-    plan, runs = time_all(args, model_name, paths, progress)
+    plan, runs, loads = time_all(args, model_name, paths, progress)
     entry = {"parameters": None, "strategies": {}}
     for s in timed:
         slot = timed_slot(s, stats[s], plan[s], runs)
@@ -158,6 +158,7 @@ def time_model(args, model_name, batches, stats, folder, progress):
             entry["packed"] = slot
         else:
             entry["strategies"][s] = slot
+    entry["load_average_per_run"] = loads
     if model_name != "attention":
         entry["packed"] = {"supported": False, "shuffled": True, "reason": cb.LSTM_PACKED_REASON}
     return entry
@@ -192,6 +193,7 @@ def run(args, argv=None):
             entry["strategies"]["ragged"] = {"supported": supported, "shuffled": False, "reason": reason
                                              or "accepted by this Keras, but not timed by this benchmark"}
             entry["strategies"] = {s: entry["strategies"][s] for s in cost.STRATEGIES}
+            results["machine"].setdefault("load_average_per_run", []).extend(entry.pop("load_average_per_run"))
             add_ratios(entry)
             results["models"][model_name] = entry
     results["machine"]["load_average_after_timing"] = cb.load_average()

@@ -38,6 +38,7 @@ def test_smoke_file_has_machine_versions_settings(smoke):
     assert len(cost.results_rows(results)) == len(cost.STRATEGIES) + 1
     machine = results["machine"]
     assert all(len(machine[f"load_average_{when}"]) == 3 for when in ("at_start", "after_timing", "at_end"))
+    assert [r["run"] for r in machine["load_average_per_run"]] == [1, 2]
 
 
 def test_smoke_has_every_strategy_with_sane_values(smoke):

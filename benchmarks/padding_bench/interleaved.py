@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+from padding_bench.corpus_batches import load_average
+
 SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "padding_cost.py"
 #: One thread per worker: its CPU seconds are one core's work.
 SINGLE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
@@ -77,6 +79,7 @@ def one_run(args, model_name, paths, run, plan, progress):
                            "slow": r["estimate_cpu_s"] > args.slow_epoch_s,
                            "estimate_cpu_s": r["estimate_cpu_s"]}
         timings = {s: {"epoch_s": [], "cpu_s": [], "fit_s": [], "repeat": []} for s in workers}
+        load = {"model": model_name, "run": run + 1, "load_average_before_timing": load_average()}
         jobs = list(workers)
         for repeat in range(args.repeats):
             shift = repeat % len(jobs)
@@ -89,15 +92,18 @@ def one_run(args, model_name, paths, run, plan, progress):
                     timings[s][key].append(round(reply[key], 4))
                 timings[s]["repeat"].append(repeat)
                 timings[s]["traces"] = reply["traces"]
-        return ready, timings
+        load["load_average_after_timing"] = load_average()
+        return ready, timings, load
     finally:
         for w in workers.values():
             w.stop()
 
 
 def time_all(args, model_name, paths, progress):
-    """Every run of one model: ``(plan, [(ready, timings) per run])``."""
-    plan, runs = {}, []
+    """Every run of one model: ``(plan, [(ready, timings) per run], [load averages per run])``."""
+    plan, runs, loads = {}, [], []
     for run in range(args.runs):
-        runs.append(one_run(args, model_name, paths, run, plan, progress))
-    return plan, runs
+        ready, timings, load = one_run(args, model_name, paths, run, plan, progress)
+        runs.append((ready, timings))
+        loads.append(load)
+    return plan, runs, loads
