@@ -2,7 +2,7 @@
 
     check_effective_key_mask(effective_key_mask)   ex-16-effective-mask
     check_pair_inputs(pair_inputs)                 ex-16-pair-inputs
-    check_batched_greedy(batched_greedy)           ex-16-batched-greedy
+    check_pad_prompts(pad_prompts)                 ex-16-pad-prompts
 
 The expected answers are computed from KerasHub itself (a ``TransformerEncoder``'s
 attention weights, ``MultiSegmentPacker``, a tiny Llama-style causal LM), so the checks
@@ -131,7 +131,7 @@ def check_pair_inputs(pair_inputs):
     return result
 
 
-# ----- ex-16-batched-greedy -------------------------------------------------------------
+# ----- ex-16-pad-prompts ----------------------------------------------------------------
 
 #: Prompts of different lengths, each starting with [BOS] = 1; steps to generate.
 PROMPTS = [[1, 4, 6, 8, 10, 4], [1, 5, 7], [1, 18, 16, 20, 19], [1, 9]]
@@ -150,45 +150,50 @@ def _tiny_llama(backend):
     return set_numpy_weights(keras_hub.models.LlamaCausalLM(backbone=backbone, preprocessor=None), seed=1)
 
 
-def _generated(lm, token_ids, padding_mask, left=True):
-    from helpers.kerashub import greedy_generate
+def _padding_problems(ids, mask):
+    """Problems with the shape, dtype and contents of a padded batch of PROMPTS, or []."""
+    width = max(len(p) for p in PROMPTS)
+    if ids is None or mask is None or ids.shape != (len(PROMPTS), width) or mask.shape != ids.shape:
+        shapes = [None if a is None else a.shape for a in (ids, mask)]
+        return [f"token_ids and padding_mask have shapes {shapes[0]} and {shapes[1]}, expected "
+                f"{(len(PROMPTS), width)} each (prompts, longest prompt)"]
+    if ids.dtype.kind not in "iu":
+        return [f"token_ids has dtype {ids.dtype}; token ids are integers"]
+    if mask.dtype != bool:
+        return [f"padding_mask has dtype {mask.dtype}; a padding mask is boolean (True = a real token)"]
+    problems = []
+    for r, prompt in enumerate(PROMPTS):
+        if ids[r][mask[r]].tolist() != prompt:
+            problems.append(f"row {r}: the tokens where padding_mask is True are {ids[r][mask[r]].tolist()}, "
+                            f"expected the prompt {prompt} in order")
+    return problems
 
-    return greedy_generate(lm, token_ids, padding_mask, STEPS, require_left_padding=left)
 
-
-def _right_padded(prompts):
-    width = max(len(p) for p in prompts)
-    ids, mask = np.zeros((len(prompts), width), "int32"), np.zeros((len(prompts), width), bool)
-    for r, p in enumerate(prompts):
-        ids[r, :len(p)], mask[r, :len(p)] = p, True
-    return ids, mask
-
-
-def check_batched_greedy(batched_greedy):
-    """ex-16-batched-greedy: one left-padded batch gives every prompt the tokens it gets alone."""
+def check_pad_prompts(pad_prompts):
+    """ex-16-pad-prompts: a padded batch that greedy_generate turns into each prompt's own tokens."""
     import keras
 
-    result = CheckResult("batched_greedy")
-    lm = _tiny_llama(keras.backend.backend())
-    got, problem = call_quietly(batched_greedy, lm, [list(p) for p in PROMPTS], STEPS)
+    from helpers.kerashub import greedy_generate
+
+    result = CheckResult("pad_prompts")
+    got, problem = call_quietly(pad_prompts, [list(p) for p in PROMPTS])
     if problem:
         result.problems.append(problem)
         return result
-    alone = np.stack([_generated(lm, np.array([p]), np.ones((1, len(p)), bool))[0] for p in PROMPTS])
-    got_np = to_numpy(got)
-    if got_np is None or got_np.shape != alone.shape:
-        shape = None if got_np is None else got_np.shape
-        result.problems.append(f"the result has shape {shape}, expected {alone.shape} (prompts, steps): "
-                               "only the generated tokens, not the prompts")
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        result.problems.append(f"expected a pair (token_ids, padding_mask), got {type(got).__name__}")
         return result
-    if np.array_equal(got_np, alone):
+    ids, mask = (to_numpy(a) for a in got)
+    result.problems += _padding_problems(ids, mask)
+    if result.problems:
         return result
-    right = _generated(lm, *_right_padded(PROMPTS), left=False)
-    if np.array_equal(got_np, right):
-        result.problems.append("these are the tokens of a right-padded batch: a short row's last column is a pad, "
-                               "so its next token is read from padding; pad the prompts on the left")
-        return result
-    for r in np.nonzero((got_np != alone).any(axis=1))[0]:
-        result.problems.append(f"prompt {r} ({PROMPTS[r]}): the batch gave {got_np[r].tolist()}, alone it "
-                               f"generates {alone[r].tolist()}")
+    lm = _tiny_llama(keras.backend.backend())
+    alone = np.stack([greedy_generate(lm, np.array([p]), np.ones((1, len(p)), bool), STEPS)[0] for p in PROMPTS])
+    batch = greedy_generate(lm, ids, mask, STEPS, require_left_padding=False)
+    late = [r for r in range(len(PROMPTS)) if not mask[r, -1]]
+    for r in np.nonzero((batch != alone).any(axis=1))[0]:
+        why = (" (its last column is a pad, where the loop reads the next token: pad on the left)"
+               if r in late else "")
+        result.problems.append(f"prompt {r} ({PROMPTS[r]}): the batch generates {batch[r].tolist()}, alone it "
+                               f"generates {alone[r].tolist()}{why}")
     return result
