@@ -1,7 +1,7 @@
 """The GPU report: every chapter and three probes on each Keras backend, on the GPU at hand.
 
 Usage:
-    python tools/gpu_report.py                      # make gpu-report: reports/gpu.json
+    python tools/gpu_report.py                      # make gpu-report: reports/gpu.json, every backend here
     python tools/gpu_report.py --backends torch     # one backend
     python tools/gpu_report.py --no-chapters        # the probes only
     python tools/gpu_report.py --chapters chapters/04_propagation.ipynb chapters/08_masks_in_rnns.ipynb
@@ -241,7 +241,8 @@ def run_chapters(backends, chapters, jobs, timeout, log=print, results=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", nargs="+", default=["jax", "torch"], choices=["jax", "torch", "tensorflow"])
+    parser.add_argument("--backends", nargs="+", choices=["jax", "torch", "tensorflow"],
+                        help="default: every backend installed here (helpers.backends.available_backends)")
     parser.add_argument("--chapters", nargs="+", help="default: every chapters/*.ipynb")
     parser.add_argument("--no-chapters", action="store_true", help="the probes only")
     parser.add_argument("--probes", nargs="*", default=list(PROBES), choices=PROBES)
@@ -256,6 +257,10 @@ def main(argv=None):
     if args.probe:
         run_probe(args.probe, args.size)
         return 0
+    if args.backends is None:
+        from helpers.backends import available_backends
+
+        args.backends = list(available_backends())
     if args.jobs < 1:
         parser.error(f"--jobs must be a positive integer. Received: --jobs={args.jobs}")
     device = device_info()
