@@ -70,7 +70,7 @@ def _student_run(job, options):
     """Run one exercise's student process; returns its record as text, or an outcome dict."""
     command = sandbox.python_command("-m", "helpers.grading.runner", "{fd}")
     if not options.unsafe:
-        command = sandbox.sandboxed(command)
+        command = sandbox.sandboxed(command, hidden=options.private)
     payload = json.dumps({**job, "hidden": options.hidden_for(job["label"])}).encode()
     with tempfile.TemporaryDirectory(prefix="grade-scratch-") as scratch:
         outcome = sandbox.run(command, payload, timeout=options.timeout, startup=STARTUP_S,
@@ -161,6 +161,8 @@ class Options:
         self.loaded, self.stop, self.seed = set(), None, args.seed
         self.hidden = _hidden_cases(args.hidden, args.seed) if args.hidden else {}
         self.folders = sandbox.watched_folders(ROOT) if args.unsafe else []
+        # what a student process must not read: every submission, and the hidden cases
+        self.private = [str(pathlib.Path(p).resolve()) for p in [*args.submissions, args.hidden] if p]
 
     def hidden_for(self, label):
         return self.hidden.get(label, [])

@@ -150,6 +150,19 @@ def test_without_a_sandbox_the_grader_refuses(tmp_path):
     assert not (tmp_path / "out.json").exists()
 
 
+@SANDBOX
+def test_the_sandbox_hides_the_submissions():
+    from helpers.grading.sandbox import sandboxed
+
+    readme = ROOT / "README.md"
+    shown = subprocess.run(sandboxed(["cat", str(readme)]), capture_output=True, text=True)
+    hidden = subprocess.run(sandboxed(["cat", str(readme)], hidden=[readme]), capture_output=True, text=True)
+    assert shown.stdout == readme.read_text() and hidden.stdout == ""
+    touched = subprocess.run(sandboxed(["touch", str(ROOT / "zz_sandbox_probe")]), capture_output=True, text=True)
+    assert touched.returncode != 0 and "Read-only file system" in touched.stderr
+    assert not (ROOT / "zz_sandbox_probe").exists()
+
+
 PLANTED = ROOT / "helpers" / "exercises" / "__pycache__" / "zz_planted_by_test_grade.cpython-311.pyc"
 
 

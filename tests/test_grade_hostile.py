@@ -7,7 +7,7 @@ and those the old grader's tests had: a verdict forged through the stack, object
 files written (``sitecustomize.py``, a ``.pth``, the judge's source, a planted ``.pyc``),
 processes that outlive their turn (``setsid``, a double fork) to rewrite the results or
 kill other students' processes, malformed cells, huge outputs, memory, time, a flooded
-channel, exits and kills. An honest student's notebook is graded between them and after
+channel, a full disk, exits and kills, a classmate's notebook read from disk. An honest student's notebook is graded between them and after
 them. Then:
 
 - every hostile submission gets no point;
@@ -125,6 +125,11 @@ HOSTILE = {
     "fills_the_disk": {"ex-01-encode": WRITE.format(
         "f = open('/tmp/fill', 'wb')\n    for _ in range(1024):\n        f.write(bytes(2**20))")
         + WRITE.format("open('fill', 'wb').write(bytes(2**20))") + WRONG["ex-01-encode"]},
+    "copies_a_classmate": {"ex-01-encode": (  # the submissions are out of its sight
+        "import glob, json\nfor path in glob.glob('/tmp/**/honest_01_why_padding.ipynb', recursive=True):\n"
+        "    try:\n        cells = json.load(open(path))['cells']\n"
+        "        exec(''.join(cells[1]['source']))\n        break\n    except Exception:\n        pass\n"
+        "else:\n" + "".join("    " + line + "\n" for line in WRONG["ex-01-encode"].splitlines()))},
     "old_tricks": {"ex-01-encode": (
         "import helpers.exercises.padding as padding\nimport helpers.exercises as exercises\n"
         "padding.check_encode.__code__ = (lambda f: exercises.CheckResult('encode')).__code__\n"

@@ -61,9 +61,13 @@ _BWRAP_ARGS = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--siz
                "--tmpfs", "/tmp", "--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/tmp"]
 
 
-def sandboxed(command, read_only=()):
-    """``command`` inside bubblewrap; ``read_only`` folders under /tmp are bound back, read-only."""
+def sandboxed(command, read_only=(), hidden=()):
+    """``command`` inside bubblewrap; ``read_only`` folders under /tmp are bound back, read-only;
+    each of the ``hidden`` files (the submissions, the hidden cases) reads as empty there."""
     binds = [arg for folder in read_only for arg in ("--ro-bind", str(folder), str(folder))]
+    for path in hidden:
+        if os.path.isfile(path):
+            binds += ["--ro-bind", "/dev/null", os.path.realpath(path)]
     return [bwrap(), *_BWRAP_ARGS, *binds, "--setenv", "HOME", "/tmp", "--", *command]
 
 
