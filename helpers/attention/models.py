@@ -43,8 +43,11 @@ def build_mha_model(vocab_size=20, hidden=15, len_max_input=20, dense_units=150)
 
     The attention mask ``(batch, 20, 20)`` comes from :class:`KeyPaddingMask`.
     Because the embedding also carries the padding mask, MultiHeadAttention
-    combines it (query mask AND key mask) with the ``attention_mask``: padded
-    queries' rows get weight 0 everywhere.
+    combines it (query mask AND key mask) with the ``attention_mask``: a padded
+    query's row is masked everywhere. Its weights are 0 on the path that returns
+    the scores; this model (``dropout=0``) takes the default path,
+    ``keras.ops.dot_product_attention``, where that row's output is a uniform
+    average over all the values, padding included (chapter 14).
 
     Returns:
         an uncompiled ``keras.Model`` named ``"mha_model"``.
