@@ -230,8 +230,8 @@ def _path(seen):
 def recurrent_paths():
     """Which path ``LSTM(4)`` and ``GRU(4)`` take here, with no mask and with two masks.
 
-    Each layer is called on ``(2, 3, 2)`` float inputs, eagerly with ``mask=`` and
-    inside ``predict`` (compiled on TensorFlow and JAX) behind a ``Masking`` layer, while
+    Each layer is called on ``(2, 3, 2)`` float inputs inside ``predict`` (compiled on
+    TensorFlow and JAX) behind a ``Masking`` layer, and the LSTM eagerly with ``mask=`` too, while
     :func:`helpers.keras_internals.recurrent_path_recorder` records whether the backend's
     fused ``lstm``/``gru`` ran (``"fused"``: cuDNN on a GPU; on a CPU only PyTorch has one)
     or declined, so that Keras's generic loop ran (``"loop"``); an error is recorded as
@@ -239,7 +239,7 @@ def recurrent_paths():
     mask as its first statement, before looking at the device.
 
     Returns a dict: ``"device"`` (where the inputs lived), ``"paths"``
-    (``{layer: {mask: {"eager": path, "predict": path}}}``) and
+    (``{layer: {mask: {"predict": path}}}``, with ``"eager"`` as well for the LSTM) and
     ``"declines_any_mask_first"`` (``{"lstm": bool, "gru": bool}``).
     """
     import keras
@@ -253,18 +253,20 @@ def recurrent_paths():
         paths[layer_name] = {}
         for case, mask in RECURRENT_MASKS.items():
             keras.utils.set_random_seed(0)
-            layer = getattr(keras.layers, layer_name)(4)
-            with recurrent_path_recorder() as seen:
-                eager = _outcome(lambda layer=layer, mask=mask: layer(
-                    x, mask=None if mask is None else np.array(mask)))
-            eager_path = _path(seen) if eager == "works" else eager
+            found = {}
+            if layer_name == "LSTM":  # eagerly too (JAX compiles every eager call: the LSTM only)
+                layer = keras.layers.LSTM(4)
+                with recurrent_path_recorder() as seen:
+                    eager = _outcome(lambda layer=layer, mask=mask: layer(
+                        x, mask=None if mask is None else np.array(mask)))
+                found["eager"] = _path(seen) if eager == "works" else eager
             padded = x if mask is None else np.where(np.array(mask)[..., None], x, 0.0).astype("float32")
             masking = [] if mask is None else [keras.layers.Masking(0.0)]  # it makes the mask from the zeros
             model = keras.Sequential([keras.Input((3, 2)), *masking, getattr(keras.layers, layer_name)(4)])
             with recurrent_path_recorder() as seen:
                 compiled = _outcome(lambda model=model, padded=padded: model.predict(padded, verbose=0))
-            paths[layer_name][case] = {"eager": eager_path,
-                                       "predict": _path(seen) if compiled == "works" else compiled}
+            found["predict"] = _path(seen) if compiled == "works" else compiled
+            paths[layer_name][case] = found
     device = keras.ops.convert_to_tensor(x)
     device = str(getattr(device, "device", "cpu"))
     return {
