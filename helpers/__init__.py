@@ -19,6 +19,7 @@ Data and devices:
     data               the toy arithmetic data set, its vocabulary and TFRecord files
     gpu                GPU detection and the cuDNN mask conditions
     cost               padding fractions and bucketing (the cost-of-padding chapter)
+    packing            whole sequences in rows, the segment mask, packed layers (the packing chapter)
     scale              the token mean across accumulation steps and replicas: weights, a pipeline,
                        a sums-and-counts metric (the masks-at-scale chapter)
 

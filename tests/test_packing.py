@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from nbtools import ROOT
 
+from helpers import cost
 from helpers.packing import (
     PackedBlock,
     PackedTokenAndPosition,
@@ -133,6 +134,33 @@ def test_layers_round_trip_and_pool(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded([ids, segments, positions])),
                                keras.ops.convert_to_numpy(model([ids, segments, positions])), atol=1e-6)
     assert PackedBlock.from_config(PackedBlock(8, 2, 16, causal=True).get_config()).causal is True
+
+
+def test_packed_batches_place_every_sequence_once_within_the_budget():
+    lengths = cost.lognormal_lengths(300, max_len=200, seed=4)
+    sizes = cost.packed_row_lengths(200)
+    assert sizes == [64, 128, 200]
+    epochs = [cost.packed_batches(lengths, sizes, max_tokens=1024, seed=1, epoch=e) for e in range(2)]
+    for batches in epochs:
+        placed = sorted(i for rows in batches for _, members in rows for i in members)
+        assert placed == list(range(len(lengths)))
+        for rows in batches:
+            assert len({size for size, _ in rows}) == 1  # one row length per batch
+            assert sum(size for size, _ in rows) <= max(1024, rows[0][0])
+            assert all(lengths[members].sum() <= size for size, members in rows)
+    assert epochs[0] != epochs[1]  # a new order every epoch
+    assert epochs[0] == cost.packed_batches(lengths, sizes, max_tokens=1024, seed=1, epoch=0)
+
+
+def test_packed_classifier_gives_each_sequence_its_logits_alone():
+    sequences, _ = cost.synthetic_corpus(n=10, max_len=30, seed=5)
+    packed = pack(sequences, 40)
+    model = cost.build_packed_attention_classifier(int(packed.segment_ids.max()), vocab_size=2000, seed=3)
+    plain = cost.build_attention_classifier(vocab_size=2000, seed=3)
+    logits = keras.ops.convert_to_numpy(model({"ids": packed.ids, "segment_ids": packed.segment_ids}))
+    for r, k in zip(*np.nonzero(packed.sequence_index >= 0)):
+        alone = keras.ops.convert_to_numpy(plain(sequences[packed.sequence_index[r, k]][None]))[0]
+        np.testing.assert_allclose(logits[r, k], alone, atol=1e-5)
 
 
 SCRIPT = """

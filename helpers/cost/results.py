@@ -1,8 +1,13 @@
-"""Stored benchmark results: where the file is, reading and checking it, one row per strategy."""
+"""Stored benchmark results: where the file is, reading and checking it, one row per strategy.
+
+Taught in chapter 18 (The cost of padding) and chapter 19 (Packing), which print the
+stored results of ``benchmarks/padding_cost.py``.
+"""
 
 import json
 
 from helpers.cost.strategies import STRATEGIES
+from helpers.validation import received
 
 #: The stored results of the full benchmark run on CPU (``make benchmark`` rewrites it).
 RESULTS_FILE = "benchmarks/results/padding_cost_cpu.json"
@@ -50,11 +55,13 @@ def load_results(path):
         results = json.load(f)
     for key in ("machine", "versions", "settings", "models", "date"):
         if key not in results:
-            raise ValueError(f"{path} is not a padding-cost results file: it has no {key!r} section")
+            raise ValueError(f"`path` must be a padding-cost results file; it has no {key!r} section. "
+                             f"{received('path', str(path))}")
     for model, entry in results["models"].items():
         missing = [s for s in STRATEGIES if s not in entry.get("strategies", {})]
         if missing or "ideal" not in entry:
-            raise ValueError(f"results for model {model!r} lack strategies {missing or ['ideal']}")
+            raise ValueError(f"the results of model {model!r} must have every strategy; they lack "
+                             f"{missing or ['ideal']}. {received('path', str(path))}")
     return results
 
 

@@ -16,6 +16,7 @@ seed and epoch give the same batches, another epoch another order.
 import numpy as np
 
 from helpers.cost.checks import _check_lengths, _check_positive_int, _check_seed
+from helpers.validation import received
 
 #: The batching strategies, in the order the book reports them.
 STRATEGIES = ("global_max", "batch_max", "bucketed", "length_grouped", "token_budget", "ragged")
@@ -78,7 +79,7 @@ def length_grouped_batches(lengths, batch_size, pool_batches=DEFAULT_POOL_BATCHE
     batch_size = _check_positive_int(batch_size, "batch_size")
     pool_batches = _check_positive_int(pool_batches, "pool_batches")
     if lengths.size == 0:
-        raise ValueError("lengths must hold at least one sequence")
+        raise ValueError(f"`lengths` must hold at least one sequence. {received('lengths', lengths.tolist())}")
     rng = epoch_rng(seed, epoch)
     order = rng.permutation(lengths.size)
     pool = pool_batches * batch_size
@@ -121,10 +122,10 @@ def token_budget_batches(lengths, max_tokens=DEFAULT_MAX_TOKENS, seed=0, epoch=0
     if max_batch_size is not None:
         max_batch_size = _check_positive_int(max_batch_size, "max_batch_size")
     if lengths.size == 0:
-        raise ValueError("lengths must hold at least one sequence")
+        raise ValueError(f"`lengths` must hold at least one sequence. {received('lengths', lengths.tolist())}")
     if max_tokens < lengths.max():
-        raise ValueError(f"max_tokens must be at least the longest sequence ({lengths.max()} tokens), "
-                         f"or that sequence fits in no batch; got max_tokens={max_tokens}")
+        raise ValueError(f"`max_tokens` must be at least the longest sequence ({lengths.max()} tokens), "
+                         f"or that sequence fits in no batch. {received('max_tokens', max_tokens)}")
     rng = epoch_rng(seed, epoch)
     order = rng.permutation(lengths.size)
     order = order[np.argsort(lengths[order], kind="stable")]

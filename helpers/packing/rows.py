@@ -96,7 +96,7 @@ def plan_rows(lengths, row_lengths, *, shuffle=False, seed=0):
         i = int(too_long[0])
         raise ValueError(f"pack: sequence {i} has {int(lengths[i])} tokens, more than row_length={capacities[-1]}; "
                          f"packing never splits a sequence: raise `row_length` or truncate it first "
-                         f"({too_long.size} sequence(s) too long)")
+                         f"({too_long.size} sequence(s) too long). {received('row_length', capacities[-1])}")
     rng = np.random.default_rng(seed)
     order = rng.permutation(lengths.size) if shuffle else np.arange(lengths.size)
     order = order[np.argsort(-lengths[order], kind="stable")]
@@ -183,7 +183,8 @@ def _segments_array(segment_ids, ids_shape=None, owner="unpack"):
         raise ValueError(f"{owner}: `segment_ids` must be a 2-D integer array (rows, row_length). "
                          f"{received('segment_ids', segment_ids)}")
     if ids_shape is not None and segments.shape != ids_shape:
-        raise ValueError(f"{owner}: `segment_ids` must have the shape of `ids`, {ids_shape}; got {segments.shape}")
+        raise ValueError(f"{owner}: `segment_ids` must have the shape of `ids`, {ids_shape}. "
+                         f"Received: segment_ids of shape {segments.shape}")
     return segments
 
 
