@@ -1,5 +1,8 @@
 """Device checks for the RNN chapter: is there a GPU, and would cuDNN accept this mask?
 
+Taught in chapter 8 (Masks inside recurrent layers): its sections on cuDNN on a GPU and on
+every backend.
+
 On a GPU, Keras runs ``LSTM`` and ``GRU`` (with their default arguments) through
 NVIDIA's cuDNN kernel. cuDNN is not given the mask itself but one length per row,
 and it reads the first ``length`` steps of each row. A mask can therefore be
@@ -14,6 +17,9 @@ question per row, with ``keras.ops``, on any device.
 | fully_masked_rows     | per row: is every step masked?                           |
 | cudnn_mask_ok         | would cuDNN accept the whole mask?                       |
 | cudnn_mask_problems   | which rows stop it, in words                             |
+| keras_tensorflow_mask_checks | Keras's own TensorFlow checks: right-padded, empty row |
+| keras_tensorflow_mask_assertion | Keras's TensorFlow assertion before cuDNN         |
+| keras_rnn_source_lines | lines of a backend's ``rnn.py`` in the installed Keras  |
 
 Example:
     >>> mask = np.array([[True, True, False], [False, True, True]])
@@ -47,15 +53,16 @@ def _as_mask(mask):
     """Check ``mask`` and return it as a boolean tensor of shape (batch, time)."""
     from keras import ops
 
-    from helpers.validation import check_mask, to_array
+    from helpers.validation import check_mask, received, to_array
 
     array = to_array(mask, "mask", hint="give one boolean per (row, time step)")
     if array.ndim != 2:
-        raise ValueError(f"expected a mask of rank 2 (batch, time), got shape {array.shape}")
+        raise ValueError(f"`mask` must have rank 2 (batch, time). Received: mask with shape {array.shape}")
     try:
         array = check_mask(array, name="mask")
     except TypeError as exc:
-        raise TypeError(f"{exc}; compare your ids with 0 (ids != 0) to make one") from exc
+        raise TypeError("`mask` must be boolean (compare your ids with 0, `ids != 0`, to make one). "
+                        f"{received('mask', array)}") from exc
     return ops.convert_to_tensor(array)
 
 
@@ -151,3 +158,76 @@ def cudnn_mask_problems(mask):
         elif not padded[row]:
             problems.append(f"row {row} is not right-padded: a masked step comes before a kept one")
     return problems
+
+
+def keras_tensorflow_mask_checks(mask):
+    """Keras's own answer, on its TensorFlow backend: ``(right_padded, has_empty_row)`` for ``mask``.
+
+    Runs ``_is_sequence_right_padded`` and ``_has_fully_masked_sequence`` of
+    ``keras/src/backend/tensorflow/rnn.py`` (private; reached through
+    :func:`helpers.keras_internals.tensorflow_rnn`). Needs TensorFlow, not a GPU.
+
+    Args:
+        mask: boolean array of shape ``(batch, time)``.
+
+    Returns:
+        tuple of two bools.
+
+    Example:
+
+    .. code-block:: python
+
+        keras_tensorflow_mask_checks(np.array([[True, False], [False, False]]))  # (True, True)
+    """
+    import tensorflow as tf
+
+    from helpers.keras_internals import tensorflow_rnn
+
+    module = tensorflow_rnn()
+    mask = tf.constant(np.asarray(_checked_numpy(mask), dtype=bool))
+    return bool(module._is_sequence_right_padded(mask)), bool(module._has_fully_masked_sequence(mask))
+
+
+def _checked_numpy(mask):
+    from keras import ops
+
+    return ops.convert_to_numpy(_as_mask(mask))
+
+
+def keras_tensorflow_mask_assertion():
+    """Keras's TensorFlow assertion before cuDNN, ``_assert_valid_mask(mask)``: fails unless right-padded
+    with no empty row (a TensorFlow ``InvalidArgumentError``; recorded, not run, inside a ``tf.function``).
+
+    Returns:
+        the function, from :func:`helpers.keras_internals.cudnn_mask_check`.
+    """
+    from helpers.keras_internals import cudnn_mask_check
+
+    return cudnn_mask_check("tensorflow")
+
+
+def keras_rnn_source_lines(backend, phrase, after=0):
+    """Lines of ``keras/src/backend/<backend>/rnn.py`` holding ``phrase``, with ``after`` lines below each.
+
+    The file is read, not imported, so it works where that backend is not installed.
+
+    Args:
+        backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``.
+        phrase: str, the text to find.
+        after: int, lines to add after each match.
+
+    Returns:
+        list of lists of ``(line_number, text)``.
+
+    Example:
+        >>> (found,) = keras_rnn_source_lines("jax", "Masking is not supported", after=3)
+        >>> found[-1][1].strip()
+        'raise NotImplementedError'
+    """
+    from helpers.keras_internals import keras_source_lines
+    from helpers.validation import received
+
+    if backend not in ("tensorflow", "jax", "torch"):
+        raise ValueError(f"`backend` must be 'tensorflow', 'jax' or 'torch'. {received('backend', backend)}")
+    return keras_source_lines(f"backend/{backend}/rnn.py", phrase, after=after)
+

@@ -6,6 +6,10 @@ error says what is missing and which Keras is installed, instead of an
 ``AttributeError`` deep inside a helper. Chapters and helpers import these
 functions, never ``keras.src`` directly.
 
+Used by the helpers that need Keras's internals (``helpers.masks``, ``helpers.tracing``,
+``helpers.gpu``, ``helpers.backend_probes``, ...); chapters go through those helpers
+(chapter 3 excepted: it explains the mask attribute itself).
+
 ============================  ======================================================
 :func:`get_keras_mask`        the mask Keras attached to a tensor (attribute or side table)
 :func:`set_keras_mask`        attach a mask to a tensor the way Keras does

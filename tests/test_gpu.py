@@ -85,3 +85,26 @@ def test_bad_input_is_refused_clearly(bad, error, words):
     for fn in (right_padded_rows, fully_masked_rows, cudnn_mask_ok, cudnn_mask_problems):
         with pytest.raises(error, match=words):
             fn(bad)
+
+
+def test_keras_tensorflow_mask_checks_and_assertion():
+    from helpers.gpu import keras_tensorflow_mask_assertion, keras_tensorflow_mask_checks
+
+    assert keras_tensorflow_mask_checks(POST) == (True, False)
+    assert keras_tensorflow_mask_checks(PRE) == (False, False)
+    assert keras_tensorflow_mask_checks(EMPTY) == (True, True)
+    assert_valid_mask = keras_tensorflow_mask_assertion()
+    assert_valid_mask(tf.constant(POST))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="right-padded"):
+        assert_valid_mask(tf.constant(PRE))
+
+
+def test_keras_rnn_source_lines():
+    from helpers.gpu import keras_rnn_source_lines
+
+    for backend in ("torch", "jax"):
+        (found,) = keras_rnn_source_lines(backend, "Masking is not supported", after=3)
+        assert [text.strip() for _, text in found[-2:]] == ["if mask is not None:", "raise NotImplementedError"]
+    assert keras_rnn_source_lines("jax", "no such phrase anywhere") == []
+    with pytest.raises(ValueError, match="`backend` must be"):
+        keras_rnn_source_lines("numpy", "x")
