@@ -20,13 +20,9 @@ model is left-padded for batched generation.
 :func:`merge_padding_and_attention_mask` returns KerasHub's own (private) merging function.
 
 Example:
-    >>> ids, mask = left_pad([[5, 6, 7], [8]])
-    >>> ids
+    >>> left_pad([[5, 6, 7], [8]])[0]
     array([[5, 6, 7],
            [0, 0, 8]], dtype=int32)
-    >>> mask
-    array([[ True,  True,  True],
-           [False, False,  True]])
 """
 
 import contextlib
