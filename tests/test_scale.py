@@ -154,6 +154,7 @@ def test_token_mean_metric_config_round_trip_and_bad_fn():
         TokenMean(3)
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # never trained: not built
 def test_token_mean_metric_saved_in_a_model(tmp_path):
     model = ex.tiny_model(True)
     model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
