@@ -8,6 +8,19 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 CLEAN, LEAK, NOT_COMPARED = "clean", "LEAK", "not compared"
+#: Changes below this are float rounding; the table prints them as "<1e-05" (stable on every machine).
+ROUNDING = 1e-5
+
+
+def format_change(change, digits=2):
+    """A change as the table prints it: ``-`` (not compared), ``0``, ``<1e-05`` or ``digits`` significant digits."""
+    if change is None:
+        return "-"
+    if change == 0:
+        return "0"
+    if change < ROUNDING:
+        return f"<{ROUNDING:.0e}"
+    return f"{change:.{digits}g}"
 
 
 @dataclass
@@ -69,11 +82,10 @@ class AuditReport:
                 "output_change": self.output_change, "tolerance": self.tolerance, "notes": self.notes,
                 "layers": [asdict(row) for row in self.layers]}
 
-    def table(self, digits=3):
+    def table(self, digits=2):
         """The table as text: layer, class, verdict, largest change, mask at run time."""
         header = ("layer", "class", "verdict", "largest change", "mask")
-        rows = [(r.name, r.class_name, r.verdict, "-" if r.change is None else f"{r.change:.{digits}g}", r.mask)
-                for r in self.layers]
+        rows = [(r.name, r.class_name, r.verdict, format_change(r.change, digits), r.mask) for r in self.layers]
         widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
         lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *rows]]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -82,10 +94,10 @@ class AuditReport:
     def summary(self):
         """One line: the verdict, the first leak and the lost masks."""
         if self.ok:
-            text = f"{self.model_name}: clean (largest change {self.output_change:.3g} <= tolerance)"
+            text = f"{self.model_name}: clean (largest change of the output: {format_change(self.output_change)})"
         else:
             text = (f"{self.model_name}: LEAKS padding; first leak at {self.first_leak!r} "
-                    f"(model output changes by {self.output_change:.3g})")
+                    f"(the output changes by {format_change(self.output_change)})")
         if self.lost_masks:
             text += f"; mask lost at run time by {self.lost_masks[0]!r}"
             if len(self.lost_masks) > 1:
