@@ -18,9 +18,9 @@ TIMED = PADDED + ("ideal", "packed")
 LSTM_PACKED_REASON = (
     "not applicable: an LSTM over a packed row carries its state from one sequence into the next "
     "(chapter 19 measures the leak), and Keras's LSTM has no input that resets the state where a "
-    "sequence starts; a cell that resets it would be correct, but it runs the recurrent loop over "
-    "whole rows (up to the longest sequence, 640 steps, per batch of rows), so an RNN gains nothing "
-    "from packing: its cost is sequential steps, which bucketing or length grouping already cut")
+    "sequence starts; a cell that resets it is correct (helpers.packing.PackedRNN), but it runs the "
+    "recurrent loop over whole rows (as long as the longest sequence), so an RNN gains nothing from "
+    "packing: its cost is sequential steps, which bucketing or length grouping already cut")
 
 
 def load_tensorflow():
