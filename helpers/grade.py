@@ -36,6 +36,8 @@ maximum. The report is written whatever happens; the exit status is 0 when every
 submission was graded, 2 when one could not be read or is not of the book, 3 when
 the batch stopped on tampering, 4 when grading is refused (no sandbox).
 
+Used by teachers (the teacher's guide, ``reference/teachers_guide.md``); no chapter teaches it.
+
 Example:
     python -m helpers.grade alice/03_making_masks.ipynb bob/03_making_masks.ipynb --csv grades.csv --jobs 2
 """

@@ -4,6 +4,8 @@ Each chapter's checks live in a module of this package (``helpers.exercises.padd
 ...). They all return a :class:`CheckResult`, which a notebook cell displays as a
 short report, and which tests read through ``result.passed``.
 
+Used by the exercises of every chapter, and by the grader.
+
 Positions in feedback are 0-based, as in NumPy: "row 1, step 3" is ``x[1, 3]``.
 
 The grader (``python -m helpers.grade``) runs the same checks across a data boundary:

@@ -10,5 +10,6 @@ Modules:
     judge       the isolated process that decides, from the record alone
     sandbox     bubblewrap, caps, no process left behind; file fingerprints (--unsafe)
 
-The command line is ``python -m helpers.grade``; see :mod:`helpers.grade`.
+Used by the grader and by ``tools/student.py``. The command line is ``python -m helpers.grade``;
+see :mod:`helpers.grade`.
 """

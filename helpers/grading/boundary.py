@@ -36,6 +36,8 @@ in its own process (patching NumPy, the check or ``CheckResult``, walking the st
 returning an object whose ``__eq__`` is always true) cannot reach the judge: only
 plain data does, and the judge's check decides.
 
+Used by the grader's student process and its judge.
+
 Example:
     >>> recorder = Session(record=True)
     >>> twice = recorder.root("twice", lambda x: 2 * x)

@@ -11,6 +11,8 @@ process it runs the student's real layer and records what came back; in the judg
 answers from the record. Keras's own machinery (building the graph, passing masks)
 runs on both sides, so both see the same thing.
 
+Used by the grader (:mod:`helpers.grading.plain`).
+
 Example:
     >>> import keras, numpy as np
     >>> from helpers.grading.boundary import Session

@@ -10,6 +10,8 @@ Admonitions (``{note}``, ``{tip}``, ``{warning}``, ``{admonition}``) become bloc
 quotes, and ``{doc}``/``{ref}`` roles their text. The chapters themselves, and so
 the site, are unchanged.
 
+Used by ``tools/student.py`` (``make student``).
+
 Example:
     >>> print(plain_markdown(":::{note}\\nPad at the end.\\n:::"))
     > **Note.** Pad at the end.
@@ -124,8 +126,8 @@ def student_edition(nb, chapter=None):
     hidden = solution_cells(nb)
     for exercise in exercises:
         if not exercise.answer_cells or not exercise.check_cells:
-            raise ValueError(f"exercise {exercise.label}: expected an answer (stub) cell and a check cell "
-                             f"after it, found answer cells {exercise.answer_cells}, "
+            raise ValueError(f"`nb`: exercise {exercise.label} must have an answer (stub) cell and a check cell "
+                             f"after it. Received: answer cells {exercise.answer_cells}, "
                              f"check cells {exercise.check_cells}")
         for index in exercise.answer_cells:
             cell = out.cells[index]

@@ -17,6 +17,8 @@ and labels, so new chapters need no registration. The student edition
 (:mod:`helpers.grading.edition`) turns each directive into a plain Markdown heading
 and keeps the label in the cell's metadata, where :func:`find_exercises` finds it too.
 
+Used by the grader, the student edition and the tests.
+
 Example:
     >>> import nbformat
     >>> nb = nbformat.read("chapters/01_why_padding.ipynb", as_version=4)
@@ -244,7 +246,7 @@ def make_stub(source):
     """
     tree = _parse(source)
     if tree is None:
-        raise ValueError(f"source: cannot make a stub of code that does not parse:\n{source}")
+        raise ValueError(f"`source` must be Python code that parses. Received: source={source!r:.200}")
     lines = source.splitlines()
 
     def header(node):

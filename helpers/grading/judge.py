@@ -20,7 +20,7 @@ For each exercise the judge
 
 It writes one JSON object to standard output: a result per exercise (``status``,
 ``feedback``, ``points``, ``max_points``) and ``loaded``, the files of every module it
-imported (the grader hashes them in ``--unsafe`` mode).
+imported (the grader hashes them in ``--unsafe`` mode). Used by the grader (:mod:`helpers.grade`).
 """
 
 import json

@@ -15,6 +15,8 @@ with ``safe_mode=True`` (no lambda, no class but Keras's and the helpers'). Noth
 the student wrote is executed there; an object with an always-true ``__eq__`` cannot
 cross, since only its converted value does.
 
+Used by the grader's student process and its judge.
+
 Example:
     >>> import numpy as np
     >>> data = to_plain({"ids": np.array([[1, 0]], "int32"), "n": (2, 3.5)})
@@ -112,7 +114,9 @@ def _framework_plain(value, depth):
         return {"t": "ragged", "rows": to_plain(value.to_list(), depth + 1), "dtype": value.dtype.name}
     if keras is not None:
         if isinstance(value, keras.KerasTensor):
-            mask = getattr(value, "_keras_mask", None)
+            from helpers.keras_internals import get_keras_mask
+
+            mask = get_keras_mask(value)
             return {"t": "kt", "shape": list(value.shape), "dtype": str(value.dtype), "mask": mask is not None,
                     "mask_shape": None if mask is None else list(mask.shape)}
         if isinstance(value, keras.layers.Layer):
@@ -143,10 +147,10 @@ def _framework_plain(value, depth):
 def _from_array(data):
     dtype = np.dtype(str(data["dtype"]))
     if dtype.kind not in NUMERIC_KINDS:
-        raise ValueError(f"an array of dtype {dtype}")
+        raise ValueError(f"`data` must be an array of numbers, booleans or strings. Received: dtype={dtype}")
     shape = tuple(int(n) for n in data["shape"])
     if math.prod(shape) > MAX_ELEMENTS:
-        raise ValueError("an array too large")
+        raise ValueError(f"`data` must hold at most {MAX_ELEMENTS} elements. Received: shape={shape}")
     raw = base64.b64decode(str(data["b64"]), validate=True)
     array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     return array[()] if data.get("scalar") else array
@@ -155,11 +159,11 @@ def _from_array(data):
 def from_plain(data, depth=0):
     """Rebuild a value from :func:`to_plain`'s data (arrays, tensors, Keras objects)."""
     if depth > MAX_DEPTH + 2:
-        raise ValueError("nested too deep")
+        raise ValueError(f"`data` must be nested at most {MAX_DEPTH} levels. Received: depth={depth}")
     if data is None or type(data) in (bool, int, float, str):
         return data
     if type(data) is not dict or "t" not in data:
-        raise ValueError(f"not plain data: {type(data).__name__}")
+        raise ValueError(f"`data` must be plain data. Received: data of type {type(data).__name__}")
     kind = data["t"]
     if kind == "nd":
         return _from_array(data)
@@ -194,8 +198,10 @@ def _framework_value(data, depth):
     if kind == "kt":
         tensor = keras.KerasTensor([None if n is None else int(n) for n in data["shape"]], dtype=str(data["dtype"]))
         if data.get("mask"):
+            from helpers.keras_internals import set_keras_mask
+
             shape = [None if n is None else int(n) for n in data["mask_shape"]]
-            tensor._keras_mask = keras.KerasTensor(shape, dtype="bool")
+            set_keras_mask(tensor, keras.KerasTensor(shape, dtype="bool"))
         return tensor
     if kind == "keras":
         from helpers.grading.bridge import leaves
@@ -203,11 +209,12 @@ def _framework_value(data, depth):
         obj = keras.saving.deserialize_keras_object(from_plain(data["config"], depth + 1), safe_mode=True)
         layers = [layer for layer in leaves(obj) if layer.weights]
         if len(layers) != len(data["weights"]):
-            raise ValueError("the weights do not match the model's layers")
+            raise ValueError(f"`weights` must match the layers with weights. Received: "
+                             f"{len(data['weights'])} lists for {len(layers)} layers")
         for layer, weights in zip(layers, data["weights"]):
             layer.set_weights([_from_array(w) for w in weights])
         return obj
-    raise ValueError(f"unknown plain data kind {kind!r}")
+    raise ValueError(f"`data` must be of a known kind. Received: kind={kind!r}")
 
 
 def fingerprint(value, depth=0):

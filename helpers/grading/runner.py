@@ -17,7 +17,7 @@ exercise's clock), then one JSON object: ``status`` (``ran``, ``not attempted`` 
 the answers to the hidden cases. Nothing in it is a verdict: the judge
 (:mod:`helpers.grading.judge`) replays the check on it. A student's code may write
 anything to FD, or nothing: that only changes its own record, which the judge reads
-as data.
+as data. Used by the grader (:mod:`helpers.grade`).
 """
 
 import ast
@@ -51,7 +51,7 @@ def _hidden_answers(session, name, hidden):
         try:
             function = session.reals.get(session.roots.get(name, {}).get("node"))
             if function is None:
-                raise TypeError(f"{name} is not a function")
+                raise TypeError(f"`{name}` must be a function. Received: {name} of another kind")
             value = function(*args, **kwargs)
             answers.append({"value": to_plain(value)})
         except NotPlain as exc:

@@ -17,7 +17,8 @@ subreaper (orphans come back to it) and kills every process that is left, and
 Every process gets a wall-clock limit (a start-up allowance, then ``timeout`` after
 it says ``ready``), a memory cap (the resident memory of all its processes, polled)
 and a cap on what it may hand back (``MAX_OUTPUT``). :func:`run` returns what came
-back and why it stopped; it never raises for what the process did.
+back and why it stopped; it never raises for what the process did. Used by the grader
+(:mod:`helpers.grade`) and ``tools/sandbox.py``.
 """
 
 import ctypes

@@ -7,6 +7,8 @@ read as far as it can be, and what was odd is noted, so that it is marked, not a
 solutions. :func:`exercise_jobs` pairs each exercise of the chapter with the student's
 code for it (the code cells under its heading that are not the book's own).
 
+Used by the grader (:mod:`helpers.grade`).
+
 Example:
     >>> book = Book()
     >>> nb, notes = read_submission("student/01_why_padding.ipynb")
