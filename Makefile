@@ -26,7 +26,7 @@ help: ## list every target with one line each
 	@awk -F ':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  make %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: help venv book test unit lint execute serve timings benchmark browser sandbox student clean \
-	variants variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream \
+	variants variant-combined variant-onednn-off variant-one-thread variant-xla-fast-math backends backend-passes upstream \
 	notf-pass gpu-report
 
 # `make unit`: helpers' unit tests and docstring examples, and the lint; no nbval, no book
@@ -72,8 +72,8 @@ sandbox: ## bubblewrap for the grader's sandbox (installed with apt-get when roo
 # chapter on both cores, then, serially, unit tests, helpers' docstring examples, notebook hygiene, the book build
 # (-W --nitpick), the site in headless Chromium, actionlint, the breakage checks and
 # each prints a timing report (times are reported, never asserted).
-# On CI (CI=true) the variants follow (about 2 minutes each): no GPU runner is at
-# hand there, and they are what stands in for one. Locally run them with `make variants`.
+# On CI (CI=true) the three variants follow, in one nbval run (make variant-combined): no GPU
+# runner is at hand there, and they stand in for one. Locally run them with `make variants`.
 # On CI the pass without TensorFlow (JAX, .venv-notf) and the PyTorch pass (.venv) follow:
 # the no-TensorFlow pass replaced the JAX pass in .venv there (`make backend-passes` runs that
 # one locally), so CI still runs two passes, and JAX's is the one a TensorFlow-free install sees.
@@ -83,7 +83,7 @@ test: $(STAMP) browser sandbox ## the whole test suite (on CI also the variants 
 	$(BIN)/python -m pytest tests helpers --ignore=tests/test_notebooks.py || status=1; \
 	exit $$status
 ifeq ($(CI),true)
-	$(MAKE) --no-print-directory variants
+	$(MAKE) --no-print-directory variant-combined
 	$(MAKE) --no-print-directory -k notf-pass backend-pass-torch
 endif
 
@@ -130,7 +130,13 @@ gpu-report: ## on a GPU machine: probes and every chapter under JAX and PyTorch,
 # must survive TensorFlow's oneDNN optimisations switched off, a single thread, and
 # XLA's fast-math CPU code (the first two leave XLA-compiled training as it is; another
 # processor does not: chapter 10's training drifted between two CPUs).
-variants: variant-onednn-off variant-one-thread variant-xla-fast-math ## nbval under the three numerics variants below
+variants: variant-onednn-off variant-one-thread variant-xla-fast-math ## nbval under the three numerics variants below, one by one
+
+# The three at once, in one nbval run: what CI runs (a third of the time; an output that
+# survives all three changes together is what a GPU or another CPU needs).
+variant-combined: $(STAMP) ## nbval with oneDNN off, one thread and XLA's fast math together (CI)
+	TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 \
+	  XLA_FLAGS=--xla_cpu_enable_fast_math=true $(NBVAL)
 
 variant-onednn-off: $(STAMP) ## nbval with TensorFlow's oneDNN optimisations off
 	TF_ENABLE_ONEDNN_OPTS=0 $(NBVAL)
