@@ -109,8 +109,9 @@ backend-pass-%: $(STAMP)
 # while the files are unchanged) by tools/run_elsewhere.py from envs/notf.txt with the book's
 # pins: Keras, JAX, keras-hub without tensorflow-text; no TensorFlow, no PyTorch. A table of
 # failed cells (0 expected) and _build/notf.json; exit status 1 if a cell failed. Measured on
-# the 2-core machine, busy (load average about 20): the install from the public index alone
-# 225 s (897 MB).
+# the shared 2-core machine while it was busy (load average 17-28, so an upper bound): the
+# install from the public index alone 225 s (897 MB), the 20 chapters 2892 s (chapter 15
+# alone 735 s); the JAX pass in .venv it replaces on CI took 288 s on a quiet CI machine.
 notf-pass: ## every chapter's cells with Keras + JAX and no TensorFlow (.venv-notf; make test on CI)
 	mkdir -p _build
 	$(PYTHON) tools/run_elsewhere.py notf --json _build/notf.json

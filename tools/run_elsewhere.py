@@ -16,9 +16,10 @@ Each environment is a virtual environment of its own, ``.venv-<name>/`` (git-ign
 never the book's ``.venv``), made from the requirement files in ``envs/`` (see ENVS
 below) and re-used while those files are unchanged. The chapters run in that
 environment's Python: this script starts itself there (``--worker``), and the worker
-runs each chapter with nbclient in a fresh kernel of that same interpreter, cell by
-cell, going on after a failing cell so that every failure is listed. A kernel that dies
-(a segmentation fault, say) ends that chapter; the cell it died in is the failure.
+(``tools/chapter_runner.py``) runs each chapter with nbclient in a fresh kernel of that
+same interpreter, cell by cell, going on after a failing cell so that every failure is
+listed. A kernel that dies (a segmentation fault, say) ends that chapter; the cell it died
+in is the failure.
 
 For each environment it also runs ``tools/probe_recurrent_mask.py`` (whether the
 recurrent layers still pass masks on, with numbers).
