@@ -44,15 +44,15 @@ def test_bad_arguments_are_refused_as_make_dataset_refuses_them(corpus):
     seqs, labels = corpus
     with pytest.raises(ValueError, match="no NumPy form"):
         cost.strategy_batches(seqs, labels, "ragged")
-    with pytest.raises(ValueError, match="strategy must be one of"):
+    with pytest.raises(ValueError, match="`strategy` must be one of"):
         cost.strategy_batches(seqs, labels, "longest")
-    with pytest.raises(ValueError, match="max_tokens is for strategy 'token_budget' only"):
+    with pytest.raises(ValueError, match="`max_tokens` is for strategy 'token_budget' only"):
         cost.strategy_batches(seqs, labels, "bucketed", max_tokens=100)
-    with pytest.raises(ValueError, match="boundaries are for strategy 'bucketed' only, got them"):
+    with pytest.raises(ValueError, match="`boundaries` are for strategy 'bucketed' only; leave it None"):
         cost.strategy_batches(seqs, labels, "batch_max", boundaries=[4])
     with pytest.raises(ValueError, match="id 0"):
         cost.strategy_batches([np.array([1, 0])], [0], "batch_max")
-    with pytest.raises(ValueError, match="labels must have shape"):
+    with pytest.raises(ValueError, match="`labels` must have shape"):
         cost.strategy_batches(seqs, labels[:3], "batch_max")
 
 

@@ -6,6 +6,7 @@ Taught in chapter 18 (The cost of padding).
 import numpy as np
 
 from helpers.cost.checks import _check_boundaries, _check_lengths, _check_positive_int
+from helpers.validation import received
 
 #: The benchmark's default bucket boundaries: ratio 1.15 between neighbours, 8 .. 641.
 #: A length ``L`` goes to bucket ``i`` when ``boundaries[i-1] <= L < boundaries[i]``.
@@ -34,9 +35,9 @@ def geometric_boundaries(min_len, max_len, ratio=DEFAULT_BOUNDARY_RATIO):
     min_len = _check_positive_int(min_len, "min_len")
     max_len = _check_positive_int(max_len, "max_len")
     if not ratio > 1:
-        raise ValueError(f"ratio must be > 1 for the boundaries to grow, got {ratio}")
+        raise ValueError(f"`ratio` must be > 1 for the boundaries to grow. {received('ratio', ratio)}")
     if min_len > max_len:
-        raise ValueError(f"min_len ({min_len}) must not exceed max_len ({max_len})")
+        raise ValueError(f"`min_len` must not exceed max_len={max_len}. {received('min_len', min_len)}")
     boundaries = [min_len]
     while boundaries[-1] <= max_len:
         boundaries.append(max(boundaries[-1] + 1, int(round(boundaries[-1] * ratio))))
@@ -118,11 +119,13 @@ def padding_fraction(batches):
     for i, batch in enumerate(batches):
         batch = np.asarray(batch)
         if batch.ndim != 2:
-            raise ValueError(f"batch {i} must be 2-D (batch, time), got shape {batch.shape}")
+            raise ValueError(f"`batches[{i}]` must be 2-D (batch, time). {received(f'batches[{i}]', batch)} "
+                             f"with shape {batch.shape}")
         total += batch.size
         pads += int(np.count_nonzero(batch == 0))
     if total == 0:
-        raise ValueError("padding_fraction needs at least one non-empty batch")
+        raise ValueError(f"`batches` must hold at least one non-empty batch for padding_fraction. "
+                         f"{received('batches', batches)}")
     return pads / total
 
 

@@ -6,6 +6,7 @@ Used in chapter 18 (The cost of padding).
 import numpy as np
 
 from helpers.cost.checks import _check_positive_int
+from helpers.validation import received
 
 #: The benchmark's default corpus (the chapter computes its padding fractions live).
 CORPUS_DEFAULTS = {
@@ -44,9 +45,9 @@ def lognormal_lengths(n, median=60.0, sigma=0.8, min_len=4, max_len=640, seed=0)
     min_len = _check_positive_int(min_len, "min_len")
     max_len = _check_positive_int(max_len, "max_len")
     if min_len > max_len:
-        raise ValueError(f"min_len ({min_len}) must not exceed max_len ({max_len})")
+        raise ValueError(f"`min_len` must not exceed max_len={max_len}. {received('min_len', min_len)}")
     if not median > 0 or not sigma > 0:
-        raise ValueError(f"median and sigma must be > 0, got median={median}, sigma={sigma}")
+        raise ValueError(f"`median` and `sigma` must be > 0. {received('median', median)}, {received('sigma', sigma)}")
     rng = np.random.default_rng(seed)
     raw = rng.lognormal(mean=np.log(median), sigma=sigma, size=n)
     return np.clip(np.round(raw), min_len, max_len).astype(np.int64)
@@ -74,7 +75,7 @@ def synthetic_corpus(n=1200, median=60.0, sigma=0.8, min_len=4, max_len=640, voc
     """
     vocab_size = _check_positive_int(vocab_size, "vocab_size")
     if vocab_size < 2:
-        raise ValueError(f"vocab_size must be at least 2 (id 0 is padding), got {vocab_size}")
+        raise ValueError(f"`vocab_size` must be at least 2 (id 0 is padding). {received('vocab_size', vocab_size)}")
     lengths = lognormal_lengths(n, median, sigma, min_len, max_len, seed)
     rng = np.random.default_rng(seed + 1)
     flat = rng.integers(1, vocab_size, size=int(lengths.sum()), dtype=np.int32)

@@ -17,18 +17,21 @@ from helpers.cost.strategies import (
     length_grouped_batches,
     token_budget_batches,
 )
+from helpers.validation import received
 
 
 def _check_corpus(sequences, labels):
     lengths = _check_lengths([len(s) for s in sequences], "the sequence lengths")
     if lengths.size == 0:
-        raise ValueError("sequences must hold at least one sequence")
+        raise ValueError(f"`sequences` must hold at least one sequence. {received('sequences', sequences)}")
     labels = np.asarray(labels, dtype=np.int32)
     if labels.shape != (len(lengths),):
-        raise ValueError(f"labels must have shape ({len(lengths)},), one per sequence; got {labels.shape}")
+        raise ValueError(f"`labels` must have shape ({len(lengths)},), one per sequence. "
+                         f"{received('labels', labels)} with shape {labels.shape}")
     flat = np.concatenate([np.asarray(s, dtype=np.int32) for s in sequences])
     if flat.min() < 1:
-        raise ValueError("sequences must not contain id 0: it is reserved for padding")
+        raise ValueError(f"`sequences` must not contain id 0: it is reserved for padding. "
+                         f"{received('sequences', sequences)}")
     return lengths, labels, flat
 
 
@@ -226,15 +229,16 @@ def _batch_indices(sequences, labels, strategy, batch_size, boundaries, max_toke
     from helpers.cost.bucketing import bucket_batches
 
     if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        raise ValueError(f"`strategy` must be one of {STRATEGIES}. {received('strategy', strategy)}")
     batch_size = _check_positive_int(batch_size, "batch_size")
     seed, epoch = _check_seed(seed, "seed"), _check_seed(epoch, "epoch")
     for name, value, owner in [("max_tokens", max_tokens, "token_budget"), ("max_batch_size", max_batch_size,
                                "token_budget"), ("pool_batches", pool_batches, "length_grouped"),
                                ("boundaries", boundaries, "bucketed")]:
         if value is not None and strategy != owner:
-            verb, it = ("are", "them") if name == "boundaries" else ("is", "it")
-            raise ValueError(f"{name} {verb} for strategy {owner!r} only, got {it} with {strategy!r}")
+            verb = "are" if name == "boundaries" else "is"
+            raise ValueError(f"`{name}` {verb} for strategy {owner!r} only; leave it None with "
+                             f"strategy={strategy!r}. {received(name, value)}")
     lengths, _, _ = _check_corpus(sequences, labels)
     if strategy == "token_budget":
         max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens

@@ -1,5 +1,7 @@
 """Self-checks for the exercises of the chapter on backends (the same masks on every backend).
 
+Used by the exercises of chapter 17 (The same masks on every backend).
+
 | check                 | exercise                                                      |
 |-----------------------|---------------------------------------------------------------|
 | check_real_steps      | ex-17-real-steps: a row's outputs at its real steps, any backend |

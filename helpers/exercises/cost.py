@@ -1,5 +1,7 @@
 """Self-checks for the exercises of the chapter "The cost of padding".
 
+Used by the exercises of chapter 18 (The cost of padding).
+
 - :func:`check_padding_fraction`: the fraction of processed timesteps that are padding;
 - :func:`check_assign_buckets`: which length bucket each sequence goes to;
 - :func:`check_bucket_batches`: grouping sequences into batches bucket by bucket.
