@@ -14,6 +14,7 @@ Layers and models:
                        (``convolution``: masked Conv1D, max pooling, a two-input layer)
     tutorial_versions  the tutorials' wrong layers, kept to demonstrate the errata
     attention          masked self-attention layers (``layers``) and models (``models``) of Part III
+    kerashub           KerasHub's ``padding_mask`` next to Keras's mask, and batched generation
 
 Data and devices:
     data               the toy arithmetic data set, its vocabulary and TFRecord files
@@ -25,6 +26,7 @@ Data and devices:
 
 Masks:
     masks              read the Keras mask attached to a tensor, on every backend
+    audit              a padding audit of your own model: where its outputs depend on the padding
     tracing            ``trace_masks``: follow a mask through a model
                        (``trace``: the walk; ``records``: its table; ``figure``: its plot;
                        ``roles``: tables of what built-in layers do with a mask)
@@ -48,7 +50,7 @@ Exercises and the classroom:
 
 Shared plumbing (used by all of the above):
     validation         argument checks: integers, arrays, masks, with Keras-style messages
-    keras_internals    the one adapter for private Keras internals (``keras.src``)
+    keras_internals    the one adapter for Keras's private internals (its ``src`` modules)
 """
 
 __version__ = "0.2.0"

@@ -9,6 +9,8 @@ Taught in chapter 17 (The same masks on every backend).
 
 import numpy as np
 
+from helpers import keras_internals
+
 #: The ids every probe feeds: two rows, post-padded with 0.
 IDS = [[1, 2, 3, 0, 0], [4, 1, 0, 0, 0]]
 
@@ -46,7 +48,7 @@ def _inside_compiled_function(layer, ids):
 
     def step(x):
         out = layer(x)
-        seen["on_tensor"] = "_keras_mask" in getattr(out, "__dict__", {})
+        seen["on_tensor"] = keras_internals.mask_attribute_set(out)
         seen["side"] = _side_table_size()
         return out
 
@@ -68,7 +70,7 @@ def mask_storage():
     """Where the mask of an eager ``Embedding(mask_zero=True)`` output is kept.
 
     Returns a dict: the backend, the Keras version, the output's tensor type, whether
-    the tensor itself holds a ``_keras_mask`` attribute and how many entries Keras's
+    the tensor itself holds Keras's mask attribute and how many entries Keras's
     side table holds (eagerly, and inside the backend's compiled function), and the
     mask read three ways: the attribute, ``compute_mask`` and Keras's own reader.
     """
@@ -79,7 +81,7 @@ def mask_storage():
     layer = keras.layers.Embedding(VOCAB, EMBED, mask_zero=True)
     ids = np.array(IDS)
     out = layer(ids)
-    attribute = getattr(out, "_keras_mask", None)
+    attribute = keras_internals.mask_attribute(out)
 
     def as_list(m):
         return None if m is None else keras.ops.convert_to_numpy(m).tolist()
@@ -93,7 +95,7 @@ def mask_storage():
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "tensor_type": f"{type(out).__module__}.{type(out).__name__}",
-        "attribute_on_tensor": "_keras_mask" in getattr(out, "__dict__", {}) or attribute is not None,
+        "attribute_on_tensor": keras_internals.mask_attribute_set(out) or attribute is not None,
         "side_table_entries": eager_side_table,
         "mask_from_attribute": as_list(attribute),
         "mask_from_compute_mask": as_list(layer.compute_mask(ids)),

@@ -13,6 +13,8 @@ Used by the helpers that need Keras's internals (``helpers.masks``, ``helpers.tr
 ============================  ======================================================
 :func:`get_keras_mask`        the mask Keras attached to a tensor (attribute or side table)
 :func:`set_keras_mask`        attach a mask to a tensor the way Keras does
+:func:`mask_attribute`        the mask in a tensor's own attribute only (where Keras keeps it)
+:func:`mask_attribute_set`    whether a tensor holds a mask attribute itself
 :func:`functional_class`      ``keras.src.models.functional.Functional``
 :func:`run_through_graph`     ``Functional._run_through_graph``: run a graph op by op
 :func:`nodes_by_depth`        ``Functional._nodes_by_depth``
@@ -91,6 +93,20 @@ def get_keras_mask(tensor):
 def set_keras_mask(tensor, mask):
     """Attach ``mask`` to ``tensor`` as a Keras layer would (None removes it)."""
     return _import("keras.src.backend.common.masking", "set_keras_mask")(tensor, mask)
+
+
+def mask_attribute(tensor):
+    """The mask in ``tensor``'s own ``_keras_mask`` attribute, or None (the side table is not read).
+
+    Use :func:`get_keras_mask` to find the mask wherever Keras keeps it; this one shows
+    where it is kept (chapter 17 compares the two).
+    """
+    return getattr(tensor, "_keras_mask", None)
+
+
+def mask_attribute_set(tensor):
+    """Whether Keras stored a mask as an attribute on ``tensor`` itself (not in the side table)."""
+    return "_keras_mask" in getattr(tensor, "__dict__", {})
 
 
 def functional_class():

@@ -2,11 +2,11 @@
 
 A Keras layer that produces a mask attaches it to its output tensor. Where the
 tensor accepts attributes (eager TensorFlow, JAX and PyTorch tensors,
-``KerasTensor``) Keras sets ``_keras_mask`` on it; where it does not (a JAX
+``KerasTensor``) Keras sets an attribute on it; where it does not (a JAX
 tracer inside ``jax.jit``, which is how JAX runs ``fit`` and ``predict``; chapter
 17 measures it) Keras keeps it in a side table keyed by the tensor's ``id``
-(``keras/src/backend/common/tensor_attributes.py``). ``getattr(x,
-"_keras_mask", None)`` therefore misses masks on some backends; this module
+(``keras/src/backend/common/tensor_attributes.py``). Reading the attribute
+alone therefore misses masks on some backends; this module
 reads both places through :func:`helpers.keras_internals.get_keras_mask`.
 
 Example:

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from helpers.exercises import CheckResult, build_student_model, call_quietly, compare_masks, to_numpy
+from helpers.masks import keras_mask_tensor
 
 #: (mask_a, mask_b) pairs the merge check runs; every pair has the same shape.
 MASK_CASES = [
@@ -41,7 +42,7 @@ def keras_merged_masks(mask_a, mask_b):
         "concat_time": keras.layers.Concatenate(axis=1)([a, b]),
         "concat_features": keras.layers.Concatenate(axis=-1)([a, b]),
     }
-    return {key: keras.ops.convert_to_numpy(value._keras_mask) for key, value in out.items()}
+    return {key: keras.ops.convert_to_numpy(keras_mask_tensor(value)) for key, value in out.items()}
 
 
 _HINTS = {

@@ -4,7 +4,7 @@ Taught in chapter 4 (How masks propagate); used again in chapters 5, 6 and 7.
 
 ``trace_masks(model, inputs)`` runs ``inputs`` through ``model`` one layer at a
 time, eagerly, and reads the mask Keras attaches to every tensor on the way
-(the ``_keras_mask`` attribute). It returns a :class:`MaskTrace`: one
+(Keras's mask attribute, or its side table). It returns a :class:`MaskTrace`: one
 :class:`MaskRecord` per layer call, each with an *event*:
 
 =========== =============================================================
@@ -41,8 +41,8 @@ Example:
     1  lstm       LSTM       (2, 8)        (2, 3) 3/6 kept  -                consumed
 
 Submodules: ``trace`` (the walk through the model), ``records`` (``MaskRecord``,
-``MaskTrace`` and its tables), ``figure`` (``plot_trace``, behind ``MaskTrace.plot``), ``events`` (the events and their colours,
-shared by the records and the figure).
+``MaskTrace`` and its tables), ``figure`` (``plot_trace``, behind ``MaskTrace.plot``),
+``events`` (the events and their colours, shared by the records and the figure).
 """
 
 from helpers.tracing.events import EVENT_COLORS, EVENTS
