@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from helpers.validation import non_negative_int, positive_int, to_array
+from helpers.validation import non_negative_int, positive_int, received, to_array
 
 #: The 20 tokens. The space is id 0 and doubles as padding.
 VOCABULARY = (" ", ":", "|", "x", "y", "=", ",", "+", "-", "*") + tuple("0123456789")
@@ -71,13 +71,13 @@ def encode(text, len_max_input=None):
         array([ 3,  5, 13,  6,  4,  5, 15,  1,  3,  9,  4,  0], dtype=int32)
     """
     if not isinstance(text, str):
-        raise TypeError(f"encode expects a str, got {type(text).__name__}")
+        raise TypeError(f"encode: `text` must be a str. {received('text', text)}")
     ids = []
     for position, token in enumerate(text):
         if token == " ":
             raise ValueError(
-                f"encode: the space at position {position} of {text!r} is the padding token "
-                "(id 0) and cannot appear inside a text"
+                f"encode: `text` must not contain a space: the space at position {position} is the padding "
+                f"token (id 0) and cannot appear inside a text. {received('text', text)}"
             )
         if token not in TOKEN_TO_ID:
             raise ValueError(
@@ -89,7 +89,8 @@ def encode(text, len_max_input=None):
         len_max_input = positive_int(len_max_input, "len_max_input")
         if len(ids) > len_max_input:
             raise ValueError(
-                f"encode: {text!r} has {len(ids)} tokens, more than len_max_input={len_max_input}"
+                f"encode: `text` must have at most len_max_input={len_max_input} tokens; it has {len(ids)}. "
+                f"{received('text', text)}"
             )
         ids += [PAD_ID] * (len_max_input - len(ids))
     return np.asarray(ids, dtype=np.int32)
@@ -112,16 +113,16 @@ def decode(ids):
         return [decode(row) for row in ids.to_list()]
     array = to_array(ids, "ids", owner="decode")
     if array.dtype.kind not in "iu":
-        raise TypeError(f"decode expects integer ids, got dtype {array.dtype}")
+        raise TypeError(f"decode: `ids` must be integers. {received('ids', ids)} with dtype {array.dtype}")
     if array.ndim == 2:
         return [decode(row) for row in array]
     if array.ndim != 1:
-        raise ValueError(f"decode expects ids of rank 1 or 2, got shape {array.shape}")
+        raise ValueError(f"decode: `ids` must have rank 1 or 2. {received('ids', ids)} with shape {array.shape}")
     bad = np.nonzero((array < 0) | (array >= len(VOCABULARY)))[0]
     if bad.size:
         raise ValueError(
-            f"decode: id {int(array[bad[0]])} at position {int(bad[0])} is not in the vocabulary "
-            f"(ids go from 0 to {len(VOCABULARY) - 1})"
+            f"decode: `ids` must be in the vocabulary (ids go from 0 to {len(VOCABULARY) - 1}); id "
+            f"{int(array[bad[0]])} at position {int(bad[0])} is not. {received('ids', ids)}"
         )
     return "".join(VOCABULARY[i] for i in array if i != PAD_ID)
 
@@ -192,7 +193,8 @@ def join_parts(problems):
 
     for key in ("first", "second", "operation"):
         if key not in problems:
-            raise ValueError(f"join_parts expects the dict of generate_problems, missing key {key!r}")
+            raise ValueError(f"join_parts: `problems` must be the dict of generate_problems; key {key!r} is missing. "
+                             f"{received('problems', problems)}")
     n = len(problems["operation"])
     comma = tf.fill([n, 1], np.int32(TOKEN_TO_ID[","]))
     colon = tf.fill([n, 1], np.int32(TOKEN_TO_ID[":"]))
@@ -217,7 +219,8 @@ def pad_ragged(ragged_ids, len_max_input=LEN_MAX_INPUT):
     if lengths.size and lengths.max() > len_max_input:
         row = int(np.argmax(lengths))
         raise ValueError(
-            f"pad_ragged: row {row} has {int(lengths[row])} tokens, more than len_max_input={len_max_input}"
+            f"pad_ragged: rows must have at most len_max_input={len_max_input} tokens; row {row} has "
+            f"{int(lengths[row])}. {received('len_max_input', len_max_input)}"
         )
     return np.asarray(ragged_ids.to_tensor(default_value=PAD_ID, shape=[None, len_max_input]), dtype=np.int32)
 
@@ -225,7 +228,8 @@ def pad_ragged(ragged_ids, len_max_input=LEN_MAX_INPUT):
 def make_targets(problems):
     """The target ids ``(num_examples, 1)`` int32 of the problems of :func:`generate_problems`."""
     if "target" not in problems:
-        raise ValueError("make_targets expects the dict of generate_problems, missing key 'target'")
+        raise ValueError(f"make_targets: `problems` must be the dict of generate_problems; key 'target' is missing. "
+                         f"{received('problems', problems)}")
     return np.asarray([[TOKEN_TO_ID[t]] for t in problems["target"]], dtype=np.int32).reshape(-1, 1)
 
 
@@ -267,7 +271,8 @@ def make_arrays(num_examples, seed=0, len_max_input=LEN_MAX_INPUT):
         encoded = encode(text)
         if len(encoded) > len_max_input:
             raise ValueError(
-                f"make_arrays: row {row} has {len(encoded)} tokens, more than len_max_input={len_max_input}"
+                f"make_arrays: rows must have at most len_max_input={len_max_input} tokens; row {row} has "
+                f"{len(encoded)}. {received('len_max_input', len_max_input)}"
             )
         ids[row, :len(encoded)] = encoded
     return ids, make_targets(problems)
@@ -301,14 +306,15 @@ def write_tfrecords(directory, ids, targets, num_shards=4, prefix="arithmetic"):
     import tensorflow as tf
 
     if not os.path.isdir(directory):
-        raise ValueError(f"write_tfrecords: directory {directory!r} does not exist")
+        raise ValueError(f"write_tfrecords: `directory` must exist. {received('directory', directory)}")
     if hasattr(ids, "to_list"):
         rows = [np.asarray(r, dtype=np.int64) for r in ids.to_list()]
     else:
         array = to_array(ids, "ids", owner="write_tfrecords")
         if array.ndim != 2 or array.dtype.kind not in "iu":
             raise ValueError(
-                f"write_tfrecords: ids must be integer ids of shape (n, time), got {array.dtype} {array.shape}"
+                f"write_tfrecords: `ids` must be integer ids of shape (n, time). {received('ids', ids)} "
+                f"with dtype {array.dtype} and shape {array.shape}"
             )
         rows = []
         for r in array.astype(np.int64):
@@ -317,12 +323,13 @@ def write_tfrecords(directory, ids, targets, num_shards=4, prefix="arithmetic"):
     targets = np.asarray(targets)
     if targets.shape != (len(rows), 1) or targets.dtype.kind not in "iu":
         raise ValueError(
-            f"write_tfrecords: targets must be integer ids of shape ({len(rows)}, 1), "
-            f"got {targets.dtype} {targets.shape}"
+            f"write_tfrecords: `targets` must be integer ids of shape ({len(rows)}, 1). "
+            f"{received('targets', targets)} with dtype {targets.dtype} and shape {targets.shape}"
         )
     num_shards = positive_int(num_shards, "num_shards")
     if num_shards > len(rows):
-        raise ValueError(f"write_tfrecords: num_shards={num_shards} is more than the {len(rows)} examples")
+        raise ValueError(f"write_tfrecords: `num_shards` must be at most the {len(rows)} examples. "
+                         f"{received('num_shards', num_shards)}")
     names = shard_names(num_shards, prefix)
     bounds = np.linspace(0, len(rows), num_shards + 1).astype(int)
     for name, start, stop in zip(names, bounds[:-1], bounds[1:]):
@@ -362,12 +369,13 @@ def read_tfrecords(directory, batch_size=64, ragged=False, len_max_input=LEN_MAX
     import tensorflow as tf
 
     if not os.path.isdir(directory):
-        raise ValueError(f"read_tfrecords: directory {directory!r} does not exist")
+        raise ValueError(f"read_tfrecords: `directory` must exist. {received('directory', directory)}")
     batch_size = positive_int(batch_size, "batch_size")
     len_max_input = positive_int(len_max_input, "len_max_input")
     files = sorted(f for f in os.listdir(directory) if f.startswith(prefix + "-") and f.endswith(".tfrecord"))
     if not files:
-        raise ValueError(f"read_tfrecords: no {prefix}-*.tfrecord shards in the given directory")
+        raise ValueError(f"read_tfrecords: `directory` must hold {prefix}-*.tfrecord shards; it holds none. "
+                         f"{received('directory', directory)}")
     features = {
         "ids": tf.io.RaggedFeature(tf.int64),
         "target": tf.io.FixedLenFeature([1], tf.int64),

@@ -28,13 +28,13 @@ def test_encode_decode_bad_input():
         data.encode("z=1")
     with pytest.raises(ValueError, match="padding token"):
         data.encode("x = 1")
-    with pytest.raises(ValueError, match="more than len_max_input=5"):
+    with pytest.raises(ValueError, match="at most len_max_input=5 tokens; it has 9"):
         data.encode("x=123,y=4", len_max_input=5)
-    with pytest.raises(TypeError, match="expects a str"):
+    with pytest.raises(TypeError, match="`text` must be a str"):
         data.encode([3, 5])
-    with pytest.raises(ValueError, match="id 20 at position 1"):
+    with pytest.raises(ValueError, match="id 20 at position 1 is not"):
         data.decode([3, 20])
-    with pytest.raises(TypeError, match="integer ids"):
+    with pytest.raises(TypeError, match="`ids` must be integers"):
         data.decode(np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="rank 1 or 2"):
         data.decode(np.zeros((1, 2, 3), dtype=int))
@@ -83,9 +83,9 @@ def test_join_parts_is_ragged_and_pad_ragged_checks_length():
     assert ragged.shape.rank == 2 and ragged.shape[1] is None
     first = problems["first"][0] + "," + problems["second"][0] + ":" + problems["operation"][0]
     assert data.decode(ragged)[0] == first
-    with pytest.raises(ValueError, match="more than len_max_input=10"):
+    with pytest.raises(ValueError, match="at most len_max_input=10 tokens"):
         data.pad_ragged(ragged, 10)
-    with pytest.raises(ValueError, match="missing key"):
+    with pytest.raises(ValueError, match="is missing"):
         data.join_parts({"first": []})
 
 
@@ -135,15 +135,15 @@ def test_tfrecord_ragged_read_and_shuffle(tmp_path):
 
 def test_tfrecord_bad_input(tmp_path):
     ids, targets = data.make_arrays(4, seed=0)
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ValueError, match="`directory` must exist"):
         data.write_tfrecords(str(tmp_path / "missing"), ids, targets)
-    with pytest.raises(ValueError, match=r"targets must be integer ids of shape \(4, 1\)"):
+    with pytest.raises(ValueError, match=r"`targets` must be integer ids of shape \(4, 1\)"):
         data.write_tfrecords(str(tmp_path), ids, targets[:, 0])
-    with pytest.raises(ValueError, match="num_shards=5 is more than the 4 examples"):
+    with pytest.raises(ValueError, match="`num_shards` must be at most the 4 examples. Received: num_shards=5"):
         data.write_tfrecords(str(tmp_path), ids, targets, num_shards=5)
-    with pytest.raises(ValueError, match="ids must be integer ids"):
+    with pytest.raises(ValueError, match="`ids` must be integer ids"):
         data.write_tfrecords(str(tmp_path), ids.astype(float), targets)
-    with pytest.raises(ValueError, match="no arithmetic-\\*.tfrecord shards"):
+    with pytest.raises(ValueError, match="must hold arithmetic-\\*.tfrecord shards; it holds none"):
         data.read_tfrecords(str(tmp_path))
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         data.read_tfrecords(str(tmp_path), batch_size=0)
