@@ -15,6 +15,8 @@ import re
 import sys
 import warnings
 
+from helpers.validation import received
+
 #: Repository and release the first cell installs in Colab.
 REPOSITORY = "https://github.com/keras-masking-book/padding-and-masking"
 RELEASE = "v0.2.0"
@@ -100,7 +102,7 @@ def prepare_notebook(seed=0):
         seed: int, the seed for Python, NumPy and Keras (and so the backend).
     """
     if not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        raise TypeError(f"`seed` must be an int. {received('seed', seed)}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
 
@@ -161,9 +163,9 @@ def tensorflow_only(what):
         ``(TensorFlow only: tf.data pipelines; skipped on the jax backend)``.
     """
     if not isinstance(what, str):
-        raise TypeError(f"what must be a str naming the TensorFlow-only code, got {type(what).__name__}")
+        raise TypeError(f"`what` must be a str naming the TensorFlow-only code. {received('what', what)}")
     if not what.strip():
-        raise ValueError("what must name the TensorFlow-only code, got an empty string")
+        raise ValueError(f"`what` must name the TensorFlow-only code, not be empty. {received('what', what)}")
     backend = keras_backend_name()
     if backend == "tensorflow":
         return True
@@ -184,7 +186,7 @@ def show_source(obj):
         An ``IPython.display.Code`` object (rendered by Jupyter and the website).
     """
     if not (inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)):
-        raise TypeError(f"show_source expects a class or function, got {type(obj).__name__}")
+        raise TypeError(f"show_source: `obj` must be a class or function. {received('obj', obj)}")
     from IPython.display import Code
 
     return Code(inspect.getsource(obj), language="python")
@@ -224,7 +226,7 @@ def error_message(error):
         str, the cleaned message.
     """
     if not isinstance(error, BaseException):
-        raise TypeError(f"error_message expects an exception, got {type(error).__name__}")
+        raise TypeError(f"error_message: `error` must be an exception. {received('error', error)}")
     text = str(error)
     inner = re.search(r"\x1b\[1m(.*?)\x1b\[0m", text, re.S)
     if inner:

@@ -25,9 +25,9 @@ def test_tensorflow_only_prints_one_line_and_false_elsewhere(capsys, monkeypatch
 
 
 def test_tensorflow_only_rejects_a_missing_description():
-    with pytest.raises(TypeError, match="what must be a str"):
+    with pytest.raises(TypeError, match="`what` must be a str"):
         notebook.tensorflow_only(None)
-    with pytest.raises(ValueError, match="empty string"):
+    with pytest.raises(ValueError, match="not be empty"):
         notebook.tensorflow_only("  ")
 
 

@@ -33,7 +33,7 @@ def test_prepare_notebook_fixes_seeds_and_precision(capsys):
 
 
 def test_prepare_notebook_rejects_a_non_integer_seed():
-    with pytest.raises(TypeError, match="seed must be an int"):
+    with pytest.raises(TypeError, match="`seed` must be an int"):
         notebook.prepare_notebook(seed="0")
 
 
@@ -57,7 +57,7 @@ def test_show_error_names_the_layer_and_drops_keras_context(capsys):
 
 def test_error_message_of_a_plain_exception_is_its_text():
     assert notebook.error_message(KeyError("x")) == "'x'"
-    with pytest.raises(TypeError, match="expects an exception"):
+    with pytest.raises(TypeError, match="`error` must be an exception"):
         notebook.error_message("not an exception")
 
 
