@@ -44,8 +44,8 @@ def _checked_masks(masks, owner):
         array = check_mask(mask, name=name, owner=owner)
         if array.ndim != 2:
             raise ValueError(
-                f"{owner}: `{name}` must be a 2-D (batch, time) mask, got {array.ndim} dimension(s) of "
-                f"shape {array.shape}. {received(name, mask)}"
+                f"{owner}: `{name}` must be a 2-D (batch, time) mask; its shape is {array.shape}. "
+                f"{received(name, mask)}"
             )
         checked.append(array)
     if not any(array.any() for array in checked):
