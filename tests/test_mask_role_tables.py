@@ -78,9 +78,9 @@ def test_mask_role_table_generators_and_explicit_masks():
     "probes, kwargs, error, words",
     [
         ([("a", 1)], {}, TypeError, "must be a dict"),
-        ({}, {}, ValueError, "probes is empty"),
+        ({}, {}, ValueError, "must hold at least one"),
         ({"a": 3}, {}, TypeError, "must be a keras layer or a callable"),
-        ({"a": None}, {"start": "pixels"}, ValueError, "start must be one of"),
+        ({"a": None}, {"start": "pixels"}, ValueError, "`start` must be one of"),
     ],
 )
 def test_mask_role_table_bad_input(probes, kwargs, error, words):

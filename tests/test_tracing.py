@@ -265,7 +265,7 @@ def test_trace_is_list_like(trace):
 def test_trace_lookup_errors(trace):
     with pytest.raises(KeyError, match="no layer named 'lstm'.*'embedding', 'dense', 'flatten'"):
         trace["lstm"]
-    with pytest.raises(ValueError, match="unknown event 'dropped'"):
+    with pytest.raises(ValueError, match="must be one of .*Received: event='dropped'"):
         trace.where("dropped")
 
 
@@ -296,7 +296,7 @@ def test_trace_plot(trace):
     assert [ax.get_xlabel() for ax in titled] == ["CREATED", "PASSED", "DESTROYED"]
     with pytest.raises(ValueError, match="max_rows"):
         trace.plot(max_rows=0)
-    with pytest.raises(ValueError, match="no layers"):
+    with pytest.raises(ValueError, match="at least one layer"):
         trace[3:].plot()
 
 
@@ -304,9 +304,9 @@ def test_trace_plot(trace):
 
 
 def test_not_a_model():
-    with pytest.raises(TypeError, match="expects a Keras model.*got Dense"):
+    with pytest.raises(TypeError, match="must be a Keras model.*of type Dense"):
         trace_masks(layers.Dense(2), IDS)
-    with pytest.raises(TypeError, match="got ndarray"):
+    with pytest.raises(TypeError, match="of type ndarray"):
         trace_masks(IDS, IDS)
 
 
@@ -323,7 +323,7 @@ def test_bad_inputs():
     model = keras.Sequential([keras.Input((6,), dtype="int32"), embedding()])
     with pytest.raises(ValueError, match="ragged"):
         trace_masks(model, [[1, 2], [3]])
-    with pytest.raises(ValueError, match="rank 3.*expects rank 2"):
+    with pytest.raises(ValueError, match="(?s)must have rank 2.*with rank 3"):
         trace_masks(model, IDS[None])
     with pytest.raises(ValueError, match=r"axis 1 should be 6"):
         trace_masks(model, IDS[:, :4])
@@ -337,9 +337,9 @@ def test_wrong_number_of_inputs_for_a_functional_model():
     a = keras.Input((6,), dtype="int32", name="a")
     b = keras.Input((6,), dtype="int32", name="b")
     model = keras.Model([a, b], layers.Add()([embedding("ea")(a), embedding("eb")(b)]))
-    with pytest.raises(ValueError, match="2 input.*1 array"):
+    with pytest.raises(ValueError, match="must be 2 array.*1 were given"):
         trace_masks(model, IDS)
-    with pytest.raises(ValueError, match=r"missing the model input\(s\) \['b'\]"):
+    with pytest.raises(ValueError, match=r"\['b'\] are missing"):
         trace_masks(model, {"a": IDS})
 
 

@@ -6,7 +6,7 @@ Taught in chapter 4 (How masks propagate).
 import numpy as np
 
 from helpers.tracing.events import EVENT_COLORS, as_list
-from helpers.validation import positive_int
+from helpers.validation import positive_int, received
 
 
 def plot_trace(trace, max_rows=8, title=None):
@@ -31,7 +31,7 @@ def plot_trace(trace, max_rows=8, title=None):
 
     max_rows = positive_int(max_rows, "max_rows", owner="MaskTrace.plot")
     if not trace._records:
-        raise ValueError("this trace has no layers to plot")
+        raise ValueError(f"MaskTrace.plot: `trace` must hold at least one layer to plot. {received('trace', trace)}")
     n = len(trace._records)
     ncols = min(n, 5)
     nrows = -(-n // ncols)

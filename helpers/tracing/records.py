@@ -9,6 +9,7 @@ from html import escape
 
 from helpers.tracing.events import EVENT_COLORS, EVENTS, as_list
 from helpers.tracing.figure import plot_trace
+from helpers.validation import received
 
 
 @dataclass
@@ -90,7 +91,7 @@ class MaskTrace(Sequence):
     def where(self, event):
         """The records whose event is ``event`` (one of :data:`EVENTS`), in order."""
         if event not in EVENTS:
-            raise ValueError(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
+            raise ValueError(f"`event` must be one of {', '.join(EVENTS)}. {received('event', event)}")
         return [r for r in self._records if r.event == event]
 
     # ----- text and HTML tables -------------------------------------------------

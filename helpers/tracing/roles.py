@@ -22,6 +22,8 @@ from html import escape
 
 import numpy as np
 
+from helpers.validation import received
+
 #: The role a layer plays for the mask, from the event ``trace_masks`` records for it.
 ROLE_OF_EVENT = {
     "created": "generator",
@@ -153,15 +155,16 @@ def mask_role_table(probes, start="embedded"):
     from helpers.tracing import trace_masks
 
     if not isinstance(probes, dict):
-        raise TypeError(f"probes must be a dict {{label: layer or callable}}, got {type(probes).__name__}")
+        raise TypeError(f"`probes` must be a dict {{label: layer or callable}}. {received('probes', probes)}")
     if not probes:
-        raise ValueError("probes is empty; give at least one {label: layer}")
+        raise ValueError(f"`probes` must hold at least one {{label: layer}}. {received('probes', probes)}")
     if start not in STARTS:
-        raise ValueError(f"start must be one of {', '.join(map(repr, STARTS))}, got {start!r}")
+        raise ValueError(f"`start` must be one of {', '.join(map(repr, STARTS))}. {received('start', start)}")
     table = RoleTable()
     for label, probe in probes.items():
         if not callable(probe):
-            raise TypeError(f"probe {label!r} must be a keras layer or a callable, got {type(probe).__name__}")
+            raise TypeError(f"`probes[{label!r}]` must be a keras layer or a callable. "
+                            f"{received(f'probes[{label!r}]', probe)}")
         inputs = _probe_input(start)
         x = inputs
         if start == "embedded":
@@ -179,7 +182,8 @@ def mask_role_table(probes, start="embedded"):
                 model = keras.Model(inputs, outputs)
             trace = trace_masks(model, _probe_batch(start))
         except Exception as exc:  # noqa: BLE001 - re-raised with the probe named
-            raise ValueError(f"probe {label!r} failed: {type(exc).__name__}: {exc}") from exc
+            raise ValueError(f"`probes[{label!r}]` must run on the probe input; probe {label!r} failed: "
+                             f"{type(exc).__name__}: {exc}. {received(f'probes[{label!r}]', probe)}") from exc
         record = trace[len(trace) - 1]
         table.append(RoleRow(
             label=label,

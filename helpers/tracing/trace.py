@@ -12,7 +12,7 @@ from helpers import keras_internals
 from helpers.masks import keras_mask, mask_to_numpy
 from helpers.tracing.events import as_list
 from helpers.tracing.records import MaskRecord, MaskTrace, _describe_shape
-from helpers.validation import to_array
+from helpers.validation import received, to_array
 
 
 def trace_masks(model, inputs):
@@ -41,8 +41,8 @@ def trace_masks(model, inputs):
 
     if not isinstance(model, keras.Model):
         raise TypeError(
-            f"trace_masks expects a Keras model (keras.Sequential or a Functional keras.Model), "
-            f"got {type(model).__name__}"
+            f"trace_masks: `model` must be a Keras model (keras.Sequential or a Functional keras.Model). "
+            f"{received('model', model)}"
         )
     if isinstance(model, keras.Sequential):
         records = _trace_sequential(model, inputs)
@@ -52,7 +52,7 @@ def trace_masks(model, inputs):
         raise TypeError(
             f"trace_masks cannot follow the subclassed model {type(model).__name__}: its call() is "
             "Python code, not a graph of layers. Build it with keras.Sequential or the Functional "
-            "API, or trace the layers inside it one by one."
+            f"API, or trace the layers inside it one by one. {received('model', model)}"
         )
     return MaskTrace(records, model_name=model.name)
 
@@ -64,17 +64,20 @@ def _is_functional(model):
 def _check_batch(array, what):
     if array.ndim == 0:
         raise ValueError(
-            f"{what} is a scalar; expected a batch with the batch axis first, e.g. ids of shape (batch, time)"
+            f"trace_masks: `{what}` must be a batch with the batch axis first, e.g. ids of shape (batch, time), "
+            f"not a scalar. {received(what, array)}"
         )
     if array.shape[0] == 0:
-        raise ValueError(f"{what} is an empty batch (shape {array.shape}); give at least one sequence")
+        raise ValueError(f"trace_masks: `{what}` must hold at least one sequence; it is an empty batch "
+                         f"(shape {array.shape}). {received(what, array)}")
 
 
 def _trace_sequential(model, inputs):
     import keras
 
     if isinstance(inputs, (dict,)) or (isinstance(inputs, (list, tuple)) and inputs and keras.ops.is_tensor(inputs[0])):
-        raise ValueError("a Sequential model takes one input array; got several")
+        raise ValueError(f"trace_masks: `inputs` must be one array for a Sequential model, not several. "
+                         f"{received('inputs', inputs)}")
     array = to_array(inputs, "inputs", owner="trace_masks")
     _check_batch(array, "inputs")
     try:
@@ -96,14 +99,15 @@ def _check_rank(array, spec, what):
     expected_shape = tuple(spec.shape)
     if array.ndim != len(expected_shape):
         raise ValueError(
-            f"{what} has rank {array.ndim} (shape {array.shape}), but the model expects rank "
-            f"{len(expected_shape)}: shape {_describe_shape(expected_shape, none='None')}"
+            f"trace_masks: `{what}` must have rank {len(expected_shape)}: shape "
+            f"{_describe_shape(expected_shape, none='None')}, as the model expects. {received(what, array)} "
+            f"with rank {array.ndim} (shape {array.shape})"
         )
     for axis, (got, want) in enumerate(zip(array.shape, expected_shape)):
         if want is not None and got != want:
             raise ValueError(
-                f"{what} has shape {array.shape}, but the model expects "
-                f"{_describe_shape(expected_shape, none='None')} (axis {axis} should be {want})"
+                f"trace_masks: `{what}` must have shape {_describe_shape(expected_shape, none='None')}, as the "
+                f"model expects (axis {axis} should be {want}). {received(what, array)} with shape {array.shape}"
             )
 
 
@@ -115,14 +119,16 @@ def _trace_functional(model, inputs):
         names = [s.name for s in specs]
         missing = [n for n in names if n not in inputs]
         if missing:
-            raise ValueError(f"inputs is missing the model input(s) {missing}; the model's inputs are {names}")
+            raise ValueError(f"trace_masks: `inputs` must hold every model input {names}; {missing} are missing. "
+                             f"{received('inputs', inputs)}")
         flat = [inputs[n] for n in names]
     elif isinstance(inputs, (list, tuple)) and len(specs) > 1:
         flat = list(inputs)
     else:
         flat = [inputs]
     if len(flat) != len(specs):
-        raise ValueError(f"the model has {len(specs)} input(s), but {len(flat)} array(s) were given")
+        raise ValueError(f"trace_masks: `inputs` must be {len(specs)} array(s), one per model input; "
+                         f"{len(flat)} were given. {received('inputs', inputs)}")
     tensors = []
     for i, (x, spec) in enumerate(zip(flat, specs)):
         what = "inputs" if len(specs) == 1 else f"input {i} ({spec.name})"
@@ -194,7 +200,7 @@ def _traced_call(operation, args, kwargs, records):
             shapes = _describe_shape([tuple(t.shape) for t in keras.tree.flatten(args) if keras.ops.is_tensor(t)])
             raise ValueError(
                 f"layer {operation.name!r} ({type(operation).__name__}) failed on an input of shape "
-                f"{shapes}: {type(exc).__name__}: {exc}"
+                f"{shapes}: {type(exc).__name__}: {exc}. Received: inputs of shape {shapes}"
             ) from exc
     flat_out = keras.tree.flatten(outputs)
     masks_out = [keras_mask(t) for t in flat_out]
