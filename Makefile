@@ -37,7 +37,7 @@ help: ## list every target with one line each
 UNIT_SLOW := test_notebooks test_build test_site test_checks_catch_breakage test_hygiene_catch_breakage test_wheel test_benchmark_smoke \
 	test_grade test_grade_hostile test_grade_book \
 	test_live_widgets test_backends test_notebook_backends test_run_elsewhere test_first_cell \
-	test_layers_fast_path test_gpu_report test_notf_env \
+	test_layers_fast_path test_gpu_report test_notf_env test_scale \
 	test_packing \
 	test_attention_stacked \
 	test_audit test_audit_backends test_audit_cli test_audit_exercises \
