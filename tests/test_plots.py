@@ -77,7 +77,7 @@ def test_plot_padded_bad_input():
         plot_padded(RAW)
     with pytest.raises(ValueError, match="empty"):
         plot_padded(np.zeros((0, 3)))
-    with pytest.raises(ValueError, match=r"mask has shape \(3, 5\) but the ids have shape \(3, 6\)"):
+    with pytest.raises(ValueError, match=r"(?s)`mask` must have the ids' shape \(3, 6\).*with shape \(3, 5\)"):
         plot_padded(POST, POST[:, :5] != 0)
     with pytest.raises(TypeError, match="boolean"):
         plot_padded(POST, np.full(POST.shape, 0.5))
@@ -121,11 +121,11 @@ def test_compare_padded_side_by_side():
 
 
 def test_compare_padded_bad_input():
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="must hold at least one"):
         compare_padded({})
     with pytest.raises(TypeError, match="dict"):
         compare_padded([POST, POST])
-    with pytest.raises(ValueError, match="unknown panels"):
+    with pytest.raises(ValueError, match="are unknown"):
         compare_padded({"a": POST}, masks={"b": POST != 0})
     with pytest.raises(ValueError, match="ncols"):
         compare_padded({"a": POST}, ncols=0)
@@ -137,11 +137,11 @@ def test_plot_ragged():
     assert len(ax.patches) == 3 + 5 + 6
     assert [t.get_text() for t in ax.get_yticklabels()][0] == "Hello world !"
     assert len(plot_ragged([[1, 2], []]).axes[0].patches) == 2
-    with pytest.raises(ValueError, match="2 labels for 3"):
+    with pytest.raises(ValueError, match=r"one label per sequence \(3\); it holds 2"):
         plot_ragged(RAW, labels=["a", "b"])
     with pytest.raises(ValueError, match="non-empty"):
         plot_ragged([])
-    with pytest.raises(TypeError, match="sequence 1 is a int"):
+    with pytest.raises(TypeError, match=r"`sequences\[1\]` must be a list of ids"):
         plot_ragged([[1], 2])
 
 
@@ -149,7 +149,7 @@ def test_sequence_rows_checks_ragged_batches():
     from helpers.plots import sequence_rows
 
     assert sequence_rows(np.array([[1, 2], [3, 4]]), "f") == [[1, 2], [3, 4]]
-    with pytest.raises(ValueError, match="f: sequences must be a non-empty list"):
+    with pytest.raises(ValueError, match="f: `sequences` must be a non-empty list"):
         sequence_rows([], "f")
-    with pytest.raises(TypeError, match="f: sequence 1 is a int, expected a list of ids"):
+    with pytest.raises(TypeError, match=r"f: `sequences\[1\]` must be a list of ids. Received: sequences\[1\]=2 \(of type int\)"):
         sequence_rows([[1], 2], "f")

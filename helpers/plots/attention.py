@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from helpers.validation import check_mask, to_array
+from helpers.validation import check_mask, received, to_array
 
 PAD_LABEL = "␣"  # how a padded step (the space token) is labelled on the axes
 
@@ -13,11 +13,13 @@ def _history_losses(history, key="loss"):
         history = history.history
     if isinstance(history, dict):
         if key not in history:
-            raise ValueError(f"the history has no {key!r}; it has {sorted(history)}")
+            raise ValueError(f"`history` must have the key {key!r}; it has {sorted(history)}."
+                             f" {received('history', history)}")
         history = history[key]
     values = np.asarray(history, dtype=float)
     if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"expected a non-empty list of per-epoch values, got shape {values.shape}")
+        raise ValueError(f"`history` must be a non-empty list of per-epoch values. {received('history', history)} "
+                         f"with shape {values.shape}")
     return values
 
 
@@ -91,9 +93,12 @@ def plot_attention(weights, tokens, ax=None, title=None, vmax=None, colorbar=Tru
 
     weights = to_array(weights, "weights", owner="plot_attention").astype(float)
     if weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
-        raise ValueError(f"plot_attention expects a square (query, key) array, got shape {weights.shape}")
+        raise ValueError(f"plot_attention: `weights` must be a square (query, key) array."
+                         f" {received('weights', weights)} "
+                         f"with shape {weights.shape}")
     if len(tokens) != weights.shape[1]:
-        raise ValueError(f"plot_attention: {len(tokens)} tokens for {weights.shape[1]} steps")
+        raise ValueError(f"plot_attention: `tokens` must hold one token per step ({weights.shape[1]}); it holds "
+                         f"{len(tokens)}. {received('tokens', tokens)}")
     n = len(tokens)
     if padded is None:
         padded = np.array([t == " " for t in tokens], dtype=bool)

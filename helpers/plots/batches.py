@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 
-from helpers.validation import check_mask, positive_int, to_array
+from helpers.validation import check_mask, positive_int, received, to_array
 
 #: Face colour of a kept (real) step.
 KEPT_COLOR = "#bcd7f2"
@@ -32,19 +32,20 @@ def _to_numpy(value, name, fn):
 def _check_ids(ids, fn):
     array = _to_numpy(ids, "ids", fn)
     if array.ndim != 2:
-        raise ValueError(f"{fn}: ids must be 2-D (rows, time steps), got an array of shape {array.shape}")
+        raise ValueError(f"{fn}: `ids` must be 2-D (rows, time steps). {received('ids', ids)} with shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"{fn}: ids is empty (shape {array.shape}); nothing to draw")
+        raise ValueError(f"{fn}: `ids` must not be empty: nothing to draw."
+                         f" {received('ids', ids)} with shape {array.shape}")
     if array.dtype.kind not in "iufb":
-        raise TypeError(f"{fn}: ids must be numbers, got dtype {array.dtype}")
+        raise TypeError(f"{fn}: `ids` must be numbers. {received('ids', ids)} with dtype {array.dtype}")
     return array
 
 
 def _check_mask(mask, shape, fn):
     array = _to_numpy(mask, "mask", fn)
     if array.shape != tuple(shape):
-        raise ValueError(f"{fn}: mask has shape {array.shape} but the ids have shape {tuple(shape)}; "
-                         "a mask has one boolean per (row, time step)")
+        raise ValueError(f"{fn}: `mask` must have the ids' shape {tuple(shape)}: a mask has one boolean per "
+                         f"(row, time step). {received('mask', mask)} with shape {array.shape}")
     return check_mask(array, shape, owner=fn, accept_01=True)
 
 
@@ -112,7 +113,7 @@ def _auto_annotate(annotate, shape):
     if annotate == "auto":
         return shape[0] <= 20 and shape[1] <= 24
     if not isinstance(annotate, bool):
-        raise TypeError(f"annotate must be True, False or 'auto', got {annotate!r}")
+        raise TypeError(f"`annotate` must be True, False or 'auto'. {received('annotate', annotate)}")
     return annotate
 
 
@@ -169,9 +170,11 @@ def plot_mask(mask, *, title=None, ax=None, annotate="auto"):
     """
     array = _to_numpy(mask, "mask", "plot_mask")
     if array.ndim != 2:
-        raise ValueError(f"plot_mask: mask must be 2-D (rows, time steps), got an array of shape {array.shape}")
+        raise ValueError(f"plot_mask: `mask` must be 2-D (rows, time steps). {received('mask', mask)} "
+                         f"with shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"plot_mask: mask is empty (shape {array.shape}); nothing to draw")
+        raise ValueError(f"plot_mask: `mask` must not be empty: nothing to draw. {received('mask', mask)} "
+                         f"with shape {array.shape}")
     array = _check_mask(array, array.shape, "plot_mask")
     fig, ax, own = _new_axes(array.shape, ax, scale=0.45)
     _draw_cells(ax, array, array, _auto_annotate(annotate, array.shape), kept_color=TRUE_COLOR,
@@ -200,14 +203,17 @@ def compare_padded(panels, *, masks=None, pad_value=0, title=None, ncols=None, a
     """
     items = list(panels.items()) if isinstance(panels, dict) else list(panels)
     if not items:
-        raise ValueError("compare_padded: panels is empty; give at least one (title, ids) pair")
+        raise ValueError(f"compare_padded: `panels` must hold at least one (title, ids) pair."
+                         f" {received('panels', panels)}")
     for item in items:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-            raise TypeError("compare_padded: panels must be a dict {title: ids} or a list of (title, ids) pairs")
+            raise TypeError(f"compare_padded: `panels` must be a dict {{title: ids}} or a list of (title, ids) pairs. "
+                            f"{received('panels', panels)}")
     masks = dict(masks or {})
     unknown = set(masks) - {name for name, _ in items}
     if unknown:
-        raise ValueError(f"compare_padded: masks given for unknown panels {sorted(unknown)}")
+        raise ValueError(f"compare_padded: `masks` must name panels of `panels`; {sorted(unknown)} are unknown. "
+                         f"{received('masks', masks)}")
     arrays = [(name, _check_ids(ids, "compare_padded")) for name, ids in items]
     n = len(arrays)
     ncols = min(n, 4) if ncols is None else ncols
@@ -245,11 +251,12 @@ def sequence_rows(sequences, caller):
     if isinstance(sequences, np.ndarray) and sequences.dtype != object:
         sequences = sequences.tolist()
     if not isinstance(sequences, (list, tuple)) or not sequences:
-        raise ValueError(f"{caller}: sequences must be a non-empty list of lists of ids")
+        raise ValueError(f"{caller}: `sequences` must be a non-empty list of lists of ids."
+                         f" {received('sequences', sequences)}")
     rows = []
     for i, seq in enumerate(sequences):
         if not isinstance(seq, (list, tuple, np.ndarray)):
-            raise TypeError(f"{caller}: sequence {i} is a {type(seq).__name__}, expected a list of ids")
+            raise TypeError(f"{caller}: `sequences[{i}]` must be a list of ids. {received(f'sequences[{i}]', seq)}")
         rows.append(list(seq))
     return rows
 
@@ -276,7 +283,9 @@ def plot_ragged(sequences, *, labels=None, title=None, ax=None):
 
     rows = sequence_rows(sequences, "plot_ragged")
     if labels is not None and len(labels) != len(rows):
-        raise ValueError(f"plot_ragged: {len(labels)} labels for {len(rows)} sequences")
+        raise ValueError(f"plot_ragged: `labels` must hold one label per sequence ({len(rows)}); "
+                         f"it holds {len(labels)}. "
+                         f"{received('labels', labels)}")
     longest = max(1, max(len(r) for r in rows))
     plt = _plt()
     own = ax is None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.validation import non_negative_int, positive_int
+from helpers.validation import non_negative_int, positive_int, received
 from helpers.widgets.display import FigureOutput, TextOutput, _close, _Explorer
 
 #: The attention explorer's default text (a problem of the toy arithmetic data set).
@@ -146,7 +146,8 @@ def attention_view(text=DEFAULT_PROBLEM, length=16, seed=0, hidden=15):
     seed = non_negative_int(seed, "seed", owner="attention_view")
     hidden = positive_int(hidden, "hidden", owner="attention_view")
     if not text:
-        raise ValueError("text is empty: write a problem such as 'x=37,y=5:x*y'")
+        raise ValueError(f"attention_view: `text` must be a problem such as 'x=37,y=5:x*y', not empty."
+                         f" {received('text', text)}")
     ids = encode(text, len_max_input=int(length))
     batch = ids[None, :]
     mask = batch != 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from helpers.plots import sequence_rows
-from helpers.validation import integer, positive_int
+from helpers.validation import integer, positive_int, received
 from helpers.widgets.display import FigureOutput, TextOutput, _close, _Explorer
 
 #: The guide's three sentences after vocabulary lookup (tutorial step P2).
@@ -42,7 +42,7 @@ def parse_sequences(text):
         [[711, 632, 71], [73, 8, 3215]]
     """
     if not isinstance(text, str):
-        raise TypeError(f"parse_sequences expects a str (one sequence per line), got {type(text).__name__}")
+        raise TypeError(f"parse_sequences: `text` must be a str (one sequence per line). {received('text', text)}")
     sequences = []
     for number, line in enumerate(text.splitlines(), start=1):
         cleaned = line.replace("[", " ").replace("]", " ").replace(",", " ").strip()
@@ -51,11 +51,13 @@ def parse_sequences(text):
         row = []
         for item in cleaned.split():
             if not re.fullmatch(r"[+-]?\d+", item):
-                raise ValueError(f"line {number}: {item!r} is not an integer id; write ids like 711 632 71")
+                raise ValueError(f"line {number}: {item!r} is not an integer id; write ids like 711 632 71. "
+                                 f"{received('text', text)}")
             row.append(int(item))
         sequences.append(row)
     if not sequences:
-        raise ValueError("no sequence given: write one sequence of integer ids per line")
+        raise ValueError(f"no sequence given: `text` must hold one sequence of integer ids per line."
+                         f" {received('text', text)}")
     return sequences
 
 
@@ -176,10 +178,11 @@ def padding_view(sequences=DEFAULT_SEQUENCES, maxlen=None, padding="pre", trunca
         maxlen = positive_int(maxlen, "maxlen", owner="padding_view (None: the longest sequence)")
     for name, side in (("padding", padding), ("truncating", truncating)):
         if side not in PADDING_SIDES:
-            raise ValueError(f"{name} must be 'pre' or 'post', got {side!r}")
+            raise ValueError(f"`{name}` must be 'pre' or 'post'. {received(name, side)}")
     value = integer(value, "value", owner="padding_view (the padding id)")
     if all(len(r) == 0 for r in rows) and maxlen is None:
-        raise ValueError("every sequence is empty: there is nothing to pad (give maxlen to get all-padding rows)")
+        raise ValueError(f"`sequences` must hold a token: every sequence is empty, there is nothing to pad "
+                         f"(give maxlen to get all-padding rows). {received('sequences', sequences)}")
     options = dict(maxlen=None if maxlen is None else int(maxlen), padding=padding, truncating=truncating)
     padded = keras.utils.pad_sequences(rows, value=int(value), dtype="int32", **options)
     # Same call on sequences of ones with padding 0: True exactly where a real token landed.

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from helpers.validation import received
 from helpers.widgets.display import FigureOutput, TextOutput, _Explorer
 from helpers.widgets.padding import DEFAULT_SEQUENCES, PADDING_SIDES
 
@@ -101,7 +102,7 @@ def tracer_inputs(padding="post"):
     import keras
 
     if padding not in PADDING_SIDES:
-        raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
+        raise ValueError(f"`padding` must be 'pre' or 'post'. {received('padding', padding)}")
     return keras.utils.pad_sequences([list(s) for s in DEFAULT_SEQUENCES], padding=padding)
 
 
@@ -113,7 +114,7 @@ def tracer_model(name):
     caught here; the trace records them again for the layer that caused them.
     """
     if name not in TRACER_MODELS:
-        raise ValueError(f"unknown tracer model {name!r}; choose one of: " + "; ".join(TRACER_MODELS))
+        raise ValueError(f"`name` must be a tracer model, one of: {'; '.join(TRACER_MODELS)}. {received('name', name)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return TRACER_MODELS[name]()
