@@ -13,6 +13,7 @@ import keras
 from keras import ops
 
 from helpers.layers.package import PACKAGE
+from helpers.validation import received
 
 
 def _time_mask(layer, inputs, mask):
@@ -22,7 +23,8 @@ def _time_mask(layer, inputs, mask):
         m is not None and s is not None and m != s for m, s in zip(mask_shape, shape[:2])
     ):
         raise ValueError(
-            f"{layer}: the mask has shape {mask_shape}, expected the inputs' (batch, time) = {shape[:2]}"
+            f"{layer}: `mask` must have the inputs' (batch, time) = {shape[:2]}; the mask has shape {mask_shape}. "
+            f"Received: mask with shape {mask_shape}"
         )
     return ops.expand_dims(ops.cast(mask, "bool"), -1)
 
@@ -30,7 +32,8 @@ def _time_mask(layer, inputs, mask):
 def _check_3d(layer, shape, argument="inputs"):
     if len(shape) != 3:
         raise ValueError(
-            f"{layer} expects {argument} of shape (batch, time, features), got shape {tuple(shape)}"
+            f"{layer} expects {argument} of shape (batch, time, features): `{argument}` must be 3-D. "
+            f"{received(f'{argument}.shape', tuple(shape))}"
         )
 
 
