@@ -126,8 +126,8 @@ def check_links(page, base):
     return problems
 
 
-#: [src, alt] of every image of the page's main content (alt None when the attribute is absent).
-ALT_TEXTS = """() => Array.from(document.querySelectorAll('main img, article img'))
+#: [src, alt] of every figure of the page's text and outputs (alt None when the attribute is absent).
+ALT_TEXTS = """() => Array.from(document.querySelectorAll('article div.cell_output img, article figure img'))
   .map(i => [i.getAttribute('src').slice(0, 80), i.getAttribute('alt')])"""
 #: [kind, first line] of every visible <pre> of code or output taller than its own lines.
 WRAPPED_LINES = """() => Array.from(document.querySelectorAll('div.cell div.highlight pre, div.cell_output pre'))
