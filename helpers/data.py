@@ -120,10 +120,8 @@ def decode(ids):
         raise ValueError(f"decode: `ids` must have rank 1 or 2. {received('ids', ids)} with shape {array.shape}")
     bad = np.nonzero((array < 0) | (array >= len(VOCABULARY)))[0]
     if bad.size:
-        raise ValueError(
-            f"decode: `ids` must be in the vocabulary (ids go from 0 to {len(VOCABULARY) - 1}); id "
-            f"{int(array[bad[0]])} at position {int(bad[0])} is not. {received('ids', ids)}"
-        )
+        raise ValueError(f"decode: `ids` must be in the vocabulary (ids go from 0 to {len(VOCABULARY) - 1}); id "
+                         f"{int(array[bad[0]])} at position {int(bad[0])} is not. {received('ids', ids)}")
     return "".join(VOCABULARY[i] for i in array if i != PAD_ID)
 
 
