@@ -67,7 +67,7 @@ def check_padding_mask(padding_mask, token_ids=None, name="padding_mask", owner=
     prefix = f"{owner}: " if owner else ""
     mask = to_array(padding_mask, name, owner)
     if mask.ndim != 2:
-        raise ValueError(f"{prefix}`{name}` must have shape (batch, sequence_length), got shape {mask.shape}. "
+        raise ValueError(f"{prefix}`{name}` must have shape (batch, sequence_length); its shape is {mask.shape}. "
                          f"{received(name, padding_mask)}")
     if token_ids is not None:
         shape = to_array(token_ids, "token_ids", owner).shape
@@ -78,7 +78,7 @@ def check_padding_mask(padding_mask, token_ids=None, name="padding_mask", owner=
         return mask
     if mask.dtype.kind in "iu" and np.isin(mask, (0, 1)).all():
         return mask.astype(bool)
-    raise TypeError(f"{prefix}`{name}` must be boolean (True = a real token) or 0/1 integers, got dtype "
+    raise TypeError(f"{prefix}`{name}` must be boolean (True = a real token) or 0/1 integers; its dtype is "
                     f"{mask.dtype}. {received(name, padding_mask)}")
 
 

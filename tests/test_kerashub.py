@@ -45,7 +45,7 @@ def test_check_padding_mask_errors_name_the_argument():
         check_padding_mask(MASK[:, :3], IDS)
     with pytest.raises(ValueError, match=r"shape \(batch, sequence_length\)"):
         check_padding_mask(MASK[0])
-    with pytest.raises(TypeError, match="must be boolean .* got dtype float"):
+    with pytest.raises(TypeError, match="must be boolean .* its dtype is float"):
         check_padding_mask(MASK.astype("float32"))
     with pytest.raises(TypeError, match="Received: padding_mask=None"):
         check_padding_mask(None)
