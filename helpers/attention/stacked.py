@@ -83,10 +83,6 @@ class TokenMask(keras.layers.Layer):
     def compute_output_spec(self, inputs):
         return keras.KerasTensor(inputs.shape, dtype="bool")
 
-    def get_config(self):
-        base_config = super().get_config()
-        return {**base_config}
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class CarryMask(keras.layers.Layer):
@@ -124,10 +120,6 @@ class CarryMask(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        base_config = super().get_config()
-        return {**base_config}
 
 
 def _check_fix(fix):

@@ -102,10 +102,6 @@ class LookAhead(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        base_config = super().get_config()
-        return {**base_config}
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MaskedLookAhead(LookAhead):
@@ -227,10 +223,6 @@ class CenterOverTime(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        base_config = super().get_config()
-        return {**base_config}
 
 
 def build_mystery_model(vocab_size=20, seed=0):
