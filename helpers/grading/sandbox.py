@@ -62,10 +62,17 @@ _BWRAP_ARGS = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--siz
                "--tmpfs", "/tmp", "--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/tmp"]
 
 
+#: Folders the student process needs that may lie under /tmp, which the private /tmp hides:
+#: the checkout (helpers/, chapters/) and the Python environment (a clone made in /tmp).
+_NEEDED = [pathlib.Path(__file__).resolve().parents[2], pathlib.Path(sys.prefix).resolve()]
+
+
 def sandboxed(command, read_only=(), hidden=()):
-    """``command`` inside bubblewrap; ``read_only`` folders under /tmp are bound back, read-only;
-    each of the ``hidden`` files (the submissions, the hidden cases) reads as empty there."""
-    binds = [arg for folder in read_only for arg in ("--ro-bind", str(folder), str(folder))]
+    """``command`` inside bubblewrap; ``read_only`` folders under /tmp are bound back, read-only,
+    and so are the checkout and the environment when they lie there; each of the ``hidden``
+    files (the submissions, the hidden cases) reads as empty there."""
+    under_tmp = [folder for folder in _NEEDED if folder.parts[:2] == ("/", "tmp")]
+    binds = [arg for folder in [*under_tmp, *read_only] for arg in ("--ro-bind", str(folder), str(folder))]
     for path in hidden:
         if os.path.isfile(path):
             binds += ["--ro-bind", "/dev/null", os.path.realpath(path)]

@@ -43,7 +43,8 @@ class SegmentResetCell(keras.layers.Layer):
         self.output_size = cell.output_size
 
     def build(self, input_shape):
-        self.cell.build(tuple(input_shape[:-1]) + (input_shape[-1] - 1,))
+        if not self.cell.built:  # a loaded .keras model hands over a cell already built
+            self.cell.build(tuple(input_shape[:-1]) + (input_shape[-1] - 1,))
         self.built = True
 
     def call(self, inputs, states, training=False):
