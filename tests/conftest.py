@@ -18,8 +18,10 @@
 import functools
 import http.server
 import importlib.util
+import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import threading
@@ -267,3 +269,31 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if SITE_REPORT["blocked"]:
         hosts = ", ".join(f"{host} ({n})" for host, n in sorted(SITE_REPORT["blocked"].items()))
         write(f"browser: requests to other hosts were blocked (no network): {hosts}")
+
+
+# --------------------------------------------------------------------------- the public index
+
+
+@pytest.fixture(scope="session")
+def public_pip(tmp_path_factory):
+    """Resolve requirements as a reader's pip would: no local wheel folder, no mirror, PyPI only
+    (skipped, on CI failed, when PyPI cannot be reached)."""
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=10).close()
+    except OSError as error:
+        missing("a connection to pypi.org", f"the public index cannot be reached here ({error})")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    folder = tmp_path_factory.mktemp("pip")
+
+    def resolve(*args):
+        """What pip would install for ``args``, with a clean configuration and PyPI only: {name: version}."""
+        report = folder / "report.json"
+        command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                   "--index-url", "https://pypi.org/simple", "--report", str(report), *args]
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, f"pip could not resolve {args} from the public index:\n{result.stderr[-3000:]}"
+        return {item["metadata"]["name"].lower(): item["metadata"]["version"]
+                for item in json.loads(report.read_text())["install"]}
+
+    return resolve

@@ -8,41 +8,11 @@ a reader's: these tests ask pip to resolve each file with a clean configuration
 anything. They skip with a message when PyPI cannot be reached (on CI: they fail).
 """
 
-import json
-import os
 import re
-import socket
-import subprocess
-import sys
 
-import pytest
+from conftest import ROOT
 
-from conftest import ROOT, missing
-
-PUBLIC_INDEX = "https://pypi.org/simple"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
-
-
-@pytest.fixture(scope="module")
-def public_pip(tmp_path_factory):
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=10).close()
-    except OSError as error:
-        missing("a connection to pypi.org", f"the public index cannot be reached here ({error})")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    folder = tmp_path_factory.mktemp("pip")
-
-    def resolve(*args):
-        report = folder / "report.json"
-        command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                   "--index-url", PUBLIC_INDEX, "--report", str(report), *args]
-        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-        assert result.returncode == 0, f"pip could not resolve {args} from the public index:\n{result.stderr[-3000:]}"
-        return {item["metadata"]["name"].lower(): item["metadata"]["version"]
-                for item in json.loads(report.read_text())["install"]}
-
-    return resolve
 
 
 def pins(name):

@@ -7,15 +7,11 @@ a clean configuration and PyPI as the only index, what it would install (nothing
 installed); it skips when PyPI cannot be reached.
 """
 
-import json
-import os
-import socket
 import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, missing, tool
+from conftest import ROOT, tool
 
 run_elsewhere = tool("run_elsewhere")
 NO_TENSORFLOW = {"tensorflow", "tensorflow-text", "tensorflow-cpu", "tf-keras", "tensorboard", "torch"}
@@ -38,21 +34,8 @@ def test_make_test_on_ci_runs_the_pass_without_tensorflow_and_the_pytorch_pass()
     assert "KERAS_BACKEND=torch" in dry.stdout and "KERAS_BACKEND=jax" not in dry.stdout
 
 
-def test_it_resolves_from_the_public_index_without_tensorflow(tmp_path):
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=10).close()
-    except OSError as error:
-        missing("a connection to pypi.org", f"the public index cannot be reached here ({error})")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    report = tmp_path / "report.json"
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--index-url", "https://pypi.org/simple", "--report", str(report),
-               *run_elsewhere.ENVS["notf"]["steps"][0]]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    resolved = {item["metadata"]["name"].lower(): item["metadata"]["version"]
-                for item in json.loads(report.read_text())["install"]}
+def test_it_resolves_from_the_public_index_without_tensorflow(public_pip):
+    resolved = public_pip(*run_elsewhere.ENVS["notf"]["steps"][0])
     assert resolved["keras"] == "3.15.1" and resolved["jax"] == "0.10.2"
     assert not set(resolved) & NO_TENSORFLOW, sorted(set(resolved) & NO_TENSORFLOW)
 
