@@ -177,7 +177,7 @@ execute: $(STAMP) ## re-run every chapter in a fresh kernel and store its output
 timings: $(STAMP) ## run every chapter and report its execution time, storing nothing
 	$(BIN)/python tools/execute.py --timings-only $(CHAPTERS)
 
-# The padding-cost benchmark, packing included (about 12 minutes on 2 quiet cores; run it on a quiet
+# The padding-cost benchmark, packing included (6 minutes on 2 quiet cores, 2026-12-04; run it on a quiet
 # machine: it records the load average): rewrites benchmarks/results/padding_cost_cpu.json; then
 # re-execute chapters 18 and 19, which print its figures (benchmarks/README.md).
 benchmark: $(STAMP) ## the padding-cost benchmark: rewrites benchmarks/results/
