@@ -64,9 +64,9 @@ browser: ## find Debian's chromium for the browser tests, or install it with apt
 	@$(PYTHON) tools/browser.py ensure
 
 # Debian's bubblewrap for the grader's sandbox (python -m helpers.grade): found, or installed
-# with apt-get when root; on CI a missing one is a failure (tools/sandbox.py).
+# with apt-get when root; on CI a missing one is a failure (tools/bubblewrap.py).
 sandbox: ## bubblewrap for the grader's sandbox (installed with apt-get when root)
-	@$(PYTHON) tools/sandbox.py ensure
+	@$(PYTHON) tools/bubblewrap.py ensure
 
 # The whole suite in two pytest runs (make fails if either fails): nbval over every
 # chapter on both cores, then, serially, unit tests, helpers' docstring examples, notebook hygiene, the book build

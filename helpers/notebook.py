@@ -4,7 +4,7 @@ Used by every chapter's first cell; chapter 1 (Why sequences need padding and ma
 
 Preparing the kernel (``prepare_notebook``), guarding TensorFlow-only cells
 (``tensorflow_only``), showing code (``show_source``, ``show_error``) and capturing
-warnings (``printed_warnings``).
+warnings (``printed_warnings``), printing differences (``format_difference``).
 """
 
 import contextlib
@@ -190,6 +190,22 @@ def show_source(obj):
     from IPython.display import Code
 
     return Code(inspect.getsource(obj), language="python")
+
+
+#: Differences below this are float rounding: how far below depends on the machine's numerics.
+ROUNDING = 1e-5
+
+
+def format_difference(value, width=0):
+    """A difference as a chapter prints it: ``<1e-05`` below :data:`ROUNDING` (float rounding,
+    exact zeros included, so the printed line is the same on every machine), otherwise two
+    significant digits in e-notation; right-aligned in ``width`` characters.
+
+    >>> format_difference(3.2e-7), format_difference(0.0), format_difference(2.345, width=8)
+    ('<1e-05', '<1e-05', ' 2.3e+00')
+    """
+    text = f"<{ROUNDING:.0e}" if abs(value) < ROUNDING else f"{value:.1e}"
+    return f"{text:>{width}}"
 
 
 @contextlib.contextmanager

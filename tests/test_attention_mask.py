@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-import helpers.attention.masks as masks_module
+import helpers.attention.mha_mask as masks_module
 from helpers.attention import attention_mask
 
 

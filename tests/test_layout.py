@@ -72,6 +72,32 @@ def test_every_file_and_function_is_small(path):
 SHOWN_IN_CHAPTERS_LONG = {"helpers/cost/pipelines.py::make_dataset"}  # chapter 18
 
 
+def repeated_module_names(paths, root):
+    """File names (``masks.py``) that two or more of ``paths`` share, with where each lies; package
+    ``__init__.py`` files and the exercises (named after the chapter topic they check) are left out."""
+    seen = {}
+    for path in paths:
+        where = path.relative_to(root)
+        if path.name != "__init__.py" and where.parts[:2] != ("helpers", "exercises"):
+            seen.setdefault(path.name, []).append(where.as_posix())
+    return {name: places for name, places in seen.items() if len(places) > 1}
+
+
+def test_repeated_module_names_are_found():
+    root = pathlib.Path("/project")
+    paths = [root / p for p in ("helpers/masks.py", "helpers/attention/masks.py", "helpers/exercises/masks.py",
+                                "helpers/a/__init__.py", "helpers/b/__init__.py", "tools/run.py")]
+    assert repeated_module_names(paths, root) == {"masks.py": ["helpers/masks.py", "helpers/attention/masks.py"]}
+
+
+def test_module_names_are_unique():
+    """One name, one meaning: no two modules of helpers/, tools/ or benchmarks/ share a file name
+    (a reader searching for ``masks.py`` finds one file)."""
+    paths = [p for p in PY_FILES if p.relative_to(PROJECT).parts[0] != "tests"]
+    repeated = repeated_module_names(paths, PROJECT)
+    assert not repeated, f"module names used twice: {repeated}"
+
+
 CHAPTER_NUMBERS = {int(p.name[:2]) for p in (PROJECT / "chapters").glob("[0-9][0-9]_*.ipynb")}
 
 
@@ -160,7 +186,7 @@ def test_every_raise_in_helpers_speaks_keras_dialect():
 #: for its chapter's next re-execution. The counts may only go down.
 LEGACY_MESSAGES = {
     "helpers/attention/layers.py": 6,  # chapters 10 and 12 show these layers
-    "helpers/attention/masks.py": 8,  # chapter 12 shows attention_mask
+    "helpers/attention/mha_mask.py": 8,  # chapter 12 shows attention_mask
     "helpers/attention/transformer.py": 4,  # chapter 13 shows make_reversal_arrays (2 of them)
     "helpers/backends.py": 4,  # chapter 17 shows run_probes
     "helpers/cost/pipelines.py": 5,  # chapter 18 shows make_dataset

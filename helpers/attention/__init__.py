@@ -17,15 +17,15 @@ can show it; the default ``mask_axis="key"`` is correct.
 Every layer uses ``keras.ops``, has a ``get_config`` and is registered for
 ``.keras`` saving under the package ``"padding_masking"``.
 
-Submodules: ``layers`` (the four layers), ``models`` (``build_reflect_model``, ``build_mha_model``),
-``masks`` (``attention_mask``: the mask ``MultiHeadAttention`` builds, by hand), ``transformer``
+Submodules: ``layers`` (the four layers), ``reflect_models`` (``build_reflect_model``, ``build_mha_model``),
+``mha_mask`` (``attention_mask``: the mask ``MultiHeadAttention`` builds, by hand), ``transformer``
 (the encoder-decoder blocks of the Transformer chapters), ``stacked`` (stacked self-attention
 blocks that lose the mask at run time, the two fixes and the checks that show it; chapter 14).
 """
 
 from helpers.attention.layers import PACKAGE, Embed, KeyPaddingMask, PadMasking, Reflect
-from helpers.attention.masks import attention_mask
-from helpers.attention.models import build_mha_model, build_reflect_model
+from helpers.attention.mha_mask import attention_mask
+from helpers.attention.reflect_models import build_mha_model, build_reflect_model
 from helpers.attention.stacked import (
     CarryMask,
     TokenMask,

@@ -2,7 +2,7 @@
 
 Chapter 13 trains it to reverse digit sequences. The layers pass their masks to
 ``MultiHeadAttention`` as an explicit ``attention_mask`` built with
-:func:`helpers.attention.masks.attention_mask`, so nothing depends on which Keras
+:func:`helpers.attention.mha_mask.attention_mask`, so nothing depends on which Keras
 masks happen to be attached to which tensor (chapter 12):
 
 | layer            | what it does with the mask                                       |
@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from helpers.attention.masks import attention_mask
+from helpers.attention.mha_mask import attention_mask
 from helpers.validation import positive_int
 
 PACKAGE = "padding_masking"

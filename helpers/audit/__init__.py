@@ -15,7 +15,7 @@ command line.
 =============================  ===========================================================
 """
 
-from helpers.audit.audit import audit_padding
+from helpers.audit.padding_audit import audit_padding
 from helpers.audit.report import AuditReport, LayerVerdict
 
 __all__ = ["AuditReport", "LayerVerdict", "audit_padding"]

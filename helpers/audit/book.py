@@ -58,10 +58,10 @@ def book_models(batch=6, seed=0):
         >>> sorted(book_models())[:2]
         ['CustomEmbedding + MyActivation + LSTM', 'EmbeddingLSTM']
     """
-    from helpers.attention.models import build_mha_model, build_reflect_model
+    from helpers.attention.reflect_models import build_mha_model, build_reflect_model
     from helpers.attention.stacked import build_stacked_attention_model
     from helpers.attention.transformer import build_encoder_decoder, make_reversal_arrays
-    from helpers.cost.models import build_attention_classifier, build_lstm_classifier
+    from helpers.cost.classifiers import build_attention_classifier, build_lstm_classifier
 
     seed = non_negative_int(seed, "seed", owner="book_models")
     keras.utils.set_random_seed(seed)

@@ -13,11 +13,10 @@ ROUNDING = 1e-5
 
 
 def format_change(change, digits=2):
-    """A change as the table prints it: ``-`` (not compared), ``0``, ``<1e-05`` or ``digits`` significant digits."""
+    """A change as the table prints it: ``-`` (not compared), ``<1e-05`` (rounding, exact zeros
+    included: which of the two a machine gets depends on its numerics) or ``digits`` significant digits."""
     if change is None:
         return "-"
-    if change == 0:
-        return "0"
     if change < ROUNDING:
         return f"<{ROUNDING:.0e}"
     return f"{change:.{digits}g}"

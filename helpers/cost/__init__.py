@@ -22,8 +22,8 @@ Padding is id 0 everywhere; real tokens have ids ``1 .. vocab_size - 1``.
 The code is in submodules by purpose; every public name is importable from here:
 ``checks`` (argument checks), ``corpus`` (the synthetic corpus), ``strategies``
 (names, and the maths of the shuffled strategies), ``bucketing`` (bucket and padding
-maths), ``pipelines`` (tf.data, and the same batches in NumPy), ``models`` (the two
-classifiers), ``results`` (the stored results file), ``plots``.
+maths), ``pipelines`` (tf.data, and the same batches in NumPy), ``classifiers`` (the two
+models), ``results`` (the stored results file), ``plots``.
 """
 
 from helpers.cost.bucketing import (
@@ -35,7 +35,7 @@ from helpers.cost.bucketing import (
                                     padding_fraction,
 )
 from helpers.cost.corpus import CORPUS_DEFAULTS, lognormal_lengths, synthetic_corpus
-from helpers.cost.models import (
+from helpers.cost.classifiers import (
                                     MODEL_BUILDERS,
                                     MODEL_NAMES,
                                     build_attention_classifier,

@@ -6,7 +6,7 @@ Taught in chapter 18 (The cost of padding).
 import numpy as np
 
 from helpers.cost.checks import _check_boundaries, _check_lengths
-from helpers.cost.models import MODEL_NAMES
+from helpers.cost.classifiers import MODEL_NAMES
 from helpers.cost.results import results_rows
 from helpers.cost.strategies import STRATEGIES, STRATEGY_NAMES
 

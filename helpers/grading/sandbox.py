@@ -7,7 +7,7 @@ sandbox), fresh ``/dev`` and ``/proc``, no network and no other process in sight
 (``--unshare-all``), in a session of its own (``--new-session``), killed when its
 parent dies (``--die-with-parent``); when the sandbox's first process ends, the kernel
 ends every other process of its PID namespace. Install it with ``apt-get install
-bubblewrap`` (``make sandbox`` does so as root; ``python tools/sandbox.py ensure``).
+bubblewrap`` (``make sandbox`` does so as root; ``python tools/bubblewrap.py ensure``).
 
 Without it, the grader refuses to grade unless the teacher passes ``--unsafe``; then
 each process runs in a session of its own under the grader, which is a child
@@ -18,7 +18,7 @@ Every process gets a wall-clock limit (a start-up allowance, then ``timeout`` af
 it says ``ready``), a memory cap (the resident memory of all its processes, polled)
 and a cap on what it may hand back (``MAX_OUTPUT``). :func:`run` returns what came
 back and why it stopped; it never raises for what the process did. Used by the grader
-(:mod:`helpers.grade`) and ``tools/sandbox.py``.
+(:mod:`helpers.grade`) and ``tools/bubblewrap.py``.
 """
 
 import ctypes

@@ -22,7 +22,7 @@ Example:
     ([[1, 1, 1, 2, 2]], [[0, 1, 2, 0, 1]])
 """
 
-from helpers.packing.layers import PackedBlock, PackedTokenAndPosition, SegmentMeanPool
+from helpers.packing.packed_layers import PackedBlock, PackedTokenAndPosition, SegmentMeanPool
 from helpers.packing.recurrent import PackedRNN, SegmentResetCell
 from helpers.packing.rows import Packed, pack, packed_next_token_targets, plan_rows, rows_from_plan, unpack
 from helpers.packing.segments import packing_stats, segment_attention_mask

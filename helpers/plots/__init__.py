@@ -12,14 +12,14 @@ chapters and by the attention explorer alike.
 
 Submodules:
     batches    ``plot_padded``, ``plot_mask``, ``compare_padded``, ``plot_ragged``, ``sequence_rows``
-    attention  ``plot_attention`` (the one attention heatmap), ``plot_attention_pair``, ``plot_loss``
+    attention_heatmaps  ``plot_attention`` (the one attention heatmap), ``plot_attention_pair``, ``plot_loss``
 
 Example:
     >>> ids = keras.utils.pad_sequences([[7, 4], [3, 9, 5]], padding="post")
     >>> fig = plot_padded(ids, title="post-padding")
 """
 
-from helpers.plots.attention import PAD_LABEL, plot_attention, plot_attention_pair, plot_loss, token_labels
+from helpers.plots.attention_heatmaps import PAD_LABEL, plot_attention, plot_attention_pair, plot_loss, token_labels
 from helpers.plots.batches import (
     KEPT_COLOR,
     PAD_COLOR,

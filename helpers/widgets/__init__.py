@@ -45,7 +45,7 @@ Example:
         PaddingExplorer()
 """
 
-from helpers.widgets.attention import (
+from helpers.widgets.attention_explorer import (
     DEFAULT_PROBLEM,
     MASK_PLACEMENTS,
     AttentionExplorer,
@@ -53,7 +53,7 @@ from helpers.widgets.attention import (
     attention_view,
 )
 from helpers.widgets.display import FigureOutput, TextOutput
-from helpers.widgets.padding import (
+from helpers.widgets.padding_explorer import (
     DEFAULT_SEQUENCES,
     DEFAULT_TEXT,
     PADDING_SIDES,

@@ -11,7 +11,7 @@ import numpy as np
 
 from helpers.validation import received
 from helpers.widgets.display import FigureOutput, TextOutput, _Explorer
-from helpers.widgets.padding import DEFAULT_SEQUENCES, PADDING_SIDES
+from helpers.widgets.padding_explorer import DEFAULT_SEQUENCES, PADDING_SIDES
 
 
 def _sequential(name, layers):

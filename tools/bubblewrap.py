@@ -1,6 +1,6 @@
 """Find (and on CI install) the bubblewrap sandbox the grader runs student code in.
 
-    python tools/sandbox.py ensure    print bwrap's path; install Debian's `bubblewrap`
+    python tools/bubblewrap.py ensure    print bwrap's path; install Debian's `bubblewrap`
                                       package when it is missing and we are root
 
 `python -m helpers.grade` runs every student process under `bwrap` (read-only file
