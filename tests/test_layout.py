@@ -83,13 +83,6 @@ def repeated_module_names(paths, root):
     return {name: places for name, places in seen.items() if len(places) > 1}
 
 
-def test_repeated_module_names_are_found():
-    root = pathlib.Path("/project")
-    paths = [root / p for p in ("helpers/masks.py", "helpers/attention/masks.py", "helpers/exercises/masks.py",
-                                "helpers/a/__init__.py", "helpers/b/__init__.py", "tools/run.py")]
-    assert repeated_module_names(paths, root) == {"masks.py": ["helpers/masks.py", "helpers/attention/masks.py"]}
-
-
 def test_module_names_are_unique():
     """One name, one meaning: no two modules of helpers/, tools/ or benchmarks/ share a file name
     (a reader searching for ``masks.py`` finds one file)."""
@@ -101,14 +94,19 @@ def test_module_names_are_unique():
 CHAPTER_NUMBERS = {int(p.name[:2]) for p in (PROJECT / "chapters").glob("[0-9][0-9]_*.ipynb")}
 
 
+def chapters_named(docstring):
+    """The chapter numbers a docstring names: "chapter 15", "chapters 8 and 9", "chapters 4, 5 or 6"."""
+    return {int(n) for group in re.findall(r"\b[Cc]hapters?\s+((?:\d{1,2}(?:,\s*|\s+and\s+|\s+or\s+)?)+)", docstring)
+            for n in re.findall(r"\d{1,2}", group)}
+
+
 @pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_module_names_the_chapters_that_teach_it(path):
     """Like d2l's library, each module says where it is taught: "chapter 15" (or "chapters 8 and 9"),
     and every chapter it names exists. Package __init__ files and the grader's own modules say
     "Used by" instead when no chapter teaches them."""
     docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
-    named = {int(n) for n in re.findall(r"\b[Cc]hapters?\s+((?:\d{1,2}(?:,\s*|\s+and\s+|\s+or\s+)?)+)", docstring)
-             for n in re.findall(r"\d{1,2}", n)}
+    named = chapters_named(docstring)
     if not named:
         assert re.search(r"\b(Used by|used by)\b", docstring), (
             f"{_name(path)}: its docstring names no chapter (\"Taught in chapter N\") and no user (\"Used by ...\")")
@@ -163,16 +161,7 @@ KERAS_DIALECT = re.compile(r"Received:|received\(|positive_int|non_negative_int|
 def test_every_raise_in_helpers_speaks_keras_dialect():
     """A ValueError/TypeError raised by a helper names the argument, what was received and what is
     expected, the way Keras does (helpers/validation.py makes those messages)."""
-    offenders = []
-    for path in MODULES:
-        text = path.read_text()
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-                name = getattr(node.exc.func, "id", getattr(node.exc.func, "attr", ""))
-                if name in ("ValueError", "TypeError"):
-                    source = ast.get_source_segment(text, node) or ""
-                    if ", got " in source or not KERAS_DIALECT.search(source + _message_of(text, node)):
-                        offenders.append(f"{_name(path)}:{node.lineno}")
+    offenders = [f"{_name(path)}:{line}" for path in MODULES for line in raises_off_dialect(path.read_text())]
     counts = {}
     for offender in offenders:
         counts[offender.split(":")[0]] = counts.get(offender.split(":")[0], 0) + 1
@@ -198,6 +187,19 @@ LEGACY_MESSAGES = {
 }
 
 
+def raises_off_dialect(text):
+    """Line numbers of the ``raise ValueError/TypeError(...)`` in ``text`` not in Keras's dialect."""
+    lines = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            name = getattr(node.exc.func, "id", getattr(node.exc.func, "attr", ""))
+            if name in ("ValueError", "TypeError"):
+                source = ast.get_source_segment(text, node) or ""
+                if ", got " in source or not KERAS_DIALECT.search(source + _message_of(text, node)):
+                    lines.append(node.lineno)
+    return lines
+
+
 def _message_of(text, node):
     """The source of a variable the raise passes as its message, when it is one assigned just above."""
     if node.exc.args and isinstance(node.exc.args[0], ast.Name):
@@ -205,3 +207,59 @@ def _message_of(text, node):
         found = re.findall(rf"(?m)^\s*{name}\s*=\s*(.+)$", text[: sum(len(line) + 1 for line in text.splitlines()[:node.lineno])])
         return found[-1] if found else ""
     return ""
+
+
+# ----------------------------------------------------------------- imports: no circles in helpers/
+
+def _module_name(path, root):
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root, package="helpers"):
+    """``{module: modules of the package it imports}`` for every module under ``root / package``,
+    imports inside functions included (a lazy import is still a dependency)."""
+    files = {_module_name(p, root): p for p in (root / package).rglob("*.py") if "__pycache__" not in p.parts}
+    graph = {}
+    for name, path in files.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith(package):
+                targets |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in files else node.module
+                            for a in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name.startswith(package)}
+        graph[name] = {target for target in targets if target in files and target != name}
+    return graph
+
+
+def import_circles(graph):
+    """The groups of modules that import each other, directly or round a longer loop (the
+    strongly connected components of more than one module, by Tarjan's algorithm)."""
+    index, low, stack, circles = {}, {}, [], []
+
+    def visit(module):
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = []
+            while not group or group[-1] != module:
+                group.append(stack.pop())
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return circles
+
+
+def test_helpers_import_no_circle():
+    circles = import_circles(import_graph(PROJECT))
+    assert not circles, f"modules of helpers/ that import each other: {circles}"

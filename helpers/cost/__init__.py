@@ -34,7 +34,6 @@ from helpers.cost.bucketing import (
                                     geometric_boundaries,
                                     padding_fraction,
 )
-from helpers.cost.corpus import CORPUS_DEFAULTS, lognormal_lengths, synthetic_corpus
 from helpers.cost.classifiers import (
                                     MODEL_BUILDERS,
                                     MODEL_NAMES,
@@ -43,6 +42,7 @@ from helpers.cost.classifiers import (
                                     build_packed_attention_classifier,
                                     masked_embedding,
 )
+from helpers.cost.corpus import CORPUS_DEFAULTS, lognormal_lengths, synthetic_corpus
 from helpers.cost.pipelines import dataset_batches, ideal_batch_ids, ideal_batches, make_dataset, strategy_batches
 from helpers.cost.plots import plot_length_histogram, plot_results
 from helpers.cost.results import RESULTS_FILE, load_results, results_path, results_rows

@@ -212,6 +212,9 @@ class Session:
     def _is_root(self, node):
         return any(r.get("node") == node for r in self.roots.values())
 
+    #: How a call's arguments are keyed in the log (plain.py's; the stand-in layers use it too).
+    fingerprint = staticmethod(fingerprint)
+
     def op(self, node, kind, key, thunk):
         if self.on_root_call and kind == "call" and self._is_root(node):
             self.on_root_call()
