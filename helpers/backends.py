@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 
+from helpers.validation import received
+
 #: The backends Keras 3 supports, in the order the book shows them.
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -71,15 +73,17 @@ def run_probes(backend, probes, kwargs=None, timeout=300):
     from helpers import backend_probes
 
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        raise ValueError(f"`backend` must be one of {BACKENDS}. {received('backend', backend)}")
     if not isinstance(probes, (list, tuple)) or not all(isinstance(p, str) for p in probes):
-        raise TypeError(f"probes must be a list of probe names (str), got {probes!r}")
+        raise TypeError(f"`probes` must be a list of probe names (str). {received('probes', probes)}")
     unknown = [p for p in probes if p not in backend_probes.PROBES]
     if unknown:
-        raise ValueError(f"unknown probes {unknown}; expected names from {sorted(backend_probes.PROBES)}")
+        raise ValueError(f"`probes` must be names from {sorted(backend_probes.PROBES)}; unknown probes {unknown}. "
+                         f"{received('probes', probes)}")
     if backend not in available_backends():
-        raise ValueError(f"backend {backend!r} needs the package {BACKEND_PACKAGES[backend]!r}, "
-                         "which is not installed in this environment")
+        raise ValueError(f"`backend` must be installed here: {backend!r} needs the package "
+                         f"{BACKEND_PACKAGES[backend]!r}, which is not installed in this environment. "
+                         f"{received('backend', backend)}")
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     request = json.dumps({"probes": list(probes), "kwargs": kwargs or {}})
     done = subprocess.run([sys.executable, "-c", _CHILD], input=request, env=env, capture_output=True,

@@ -81,8 +81,8 @@ def encode(text, len_max_input=None):
             )
         if token not in TOKEN_TO_ID:
             raise ValueError(
-                f"encode: unknown token {token!r} at position {position} of {text!r}; "
-                f"the vocabulary is {''.join(VOCABULARY[1:])!r} (and ' ' for padding)"
+                f"encode: `text` must hold only tokens of the vocabulary {''.join(VOCABULARY[1:])!r} (and ' ' "
+                f"for padding): unknown token {token!r} at position {position}. {received('text', text)}"
             )
         ids.append(TOKEN_TO_ID[token])
     if len_max_input is not None:

@@ -183,7 +183,7 @@ def check_mask(mask, shape=None, name="mask", owner=None, accept_01=False):
         if accept_01 and array.dtype.kind in "iu" and np.isin(array, (0, 1)).all():
             return array.astype(bool)
         raise TypeError(
-            f"{_prefix(owner)}{name} must be boolean (True = keep the step), got dtype {array.dtype}. "
-            f"{received(name, mask)}"
+            f"{_prefix(owner)}{name} must be boolean (True = keep the step). {received(name, mask)} "
+            f"with dtype {array.dtype}"
         )
     return array

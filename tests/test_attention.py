@@ -79,7 +79,7 @@ def test_embed_rejects_bad_input():
         Embed(20, 4)(np.zeros((2, 3, 4), dtype="int32"))
     with pytest.raises(TypeError, match="integer token ids"):
         Embed(20, 4)(np.zeros((2, 3), dtype="float32"))
-    with pytest.raises(ValueError, match="the mask has shape"):
+    with pytest.raises(ValueError, match=r"`mask` must have the ids' shape \(2, 10\)\. Received: mask with shape \(2, 5\)"):
         Embed(20, 4)(IDS, mask=MASK[:, :5])
 
 
@@ -151,13 +151,13 @@ def test_reflect_without_mask_is_plain_attention():
 
 
 def test_reflect_rejects_bad_input():
-    with pytest.raises(ValueError, match="mask_axis must be 'key' or 'query'"):
+    with pytest.raises(ValueError, match="`mask_axis` must be 'key' or 'query'. Received: mask_axis='keys'"):
         Reflect(mask_axis="keys")
     with pytest.raises(ValueError, match=r"\(batch, time, d\)"):
         Reflect()(np.zeros((2, 15), dtype="float32"))
-    with pytest.raises(ValueError, match="the mask must have shape"):
+    with pytest.raises(ValueError, match="`mask` must have shape"):
         Reflect()(_vectors(), mask=MASK[:, :4])
-    with pytest.raises(ValueError, match="the mask must have shape"):
+    with pytest.raises(ValueError, match="`mask` must have shape"):
         Reflect()(_vectors(), mask=MASK[:, :, None])
 
 

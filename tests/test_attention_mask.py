@@ -100,14 +100,17 @@ def test_missing_masks_need_lengths():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(query_mask=[[True, True]], key_mask=[[True], [False]]), "query_mask has batch size 1"),
-    (dict(query_mask=[True, True], key_mask=[[True]]), "query_mask must be 2-D (batch, steps), got shape (2,)"),
-    (dict(query_mask=[[True]], key_mask=np.ones((1, 2, 2), bool)), "key_mask must be 2-D"),
-    (dict(), "give query_mask or query_length"),
-    (dict(query_mask=[[True]]), "give key_mask or key_length"),
-    (dict(query_mask=[[True, True]], key_length=2, query_length=3), "query_length=3 disagrees with query_mask"),
-    (dict(query_length=0, key_length=2), "query_length must be a positive int, got 0"),
-    (dict(query_length=2, key_length=2, sliding_window=0), "sliding_window must be None or a positive int"),
+    (dict(query_mask=[[True, True]], key_mask=[[True], [False]]),
+     "must have the same batch size. Received: query_mask with shape (1, 2) (batch size 1)"),
+    (dict(query_mask=[True, True], key_mask=[[True]]), "`query_mask` must be 2-D (batch, steps). Received: query_mask with shape (2,)"),
+    (dict(query_mask=[[True]], key_mask=np.ones((1, 2, 2), bool)), "`key_mask` must be 2-D"),
+    (dict(), "`query_mask` or `query_length` must be given"),
+    (dict(query_mask=[[True]]), "`key_mask` or `key_length` must be given"),
+    (dict(query_mask=[[True, True]], key_length=2, query_length=3),
+     "`query_length` must agree with the 2 steps of query_mask. Received: query_length=3"),
+    (dict(query_length=0, key_length=2), "query_length must be a positive int (>= 1). Received: query_length=0"),
+    (dict(query_length=2, key_length=2, sliding_window=0),
+     "sliding_window must be a positive int (>= 1). Received: sliding_window=0"),
 ])
 def test_bad_input_raises_value_error(kwargs, message):
     with pytest.raises(ValueError, match=None) as info:
@@ -116,9 +119,9 @@ def test_bad_input_raises_value_error(kwargs, message):
 
 
 def test_bad_types_raise_type_error():
-    with pytest.raises(TypeError, match="causal must be a bool"):
+    with pytest.raises(TypeError, match="`causal` must be a bool. Received: causal='yes'"):
         attention_mask(query_length=2, key_length=2, causal="yes")
-    with pytest.raises(TypeError, match="query_mask must be an array or tensor"):
+    with pytest.raises(TypeError, match="`query_mask` must be an array or tensor. Received: query_mask=<object"):
         attention_mask(query_mask=object(), key_length=2)
 
 
@@ -142,9 +145,9 @@ def test_reversal_arrays_share_one_padding():
     source, decoder_input, target = make_reversal_arrays(50, seed=3)
     np.testing.assert_array_equal(decoder_input != 0, target != 0)
     np.testing.assert_array_equal((source != 0).sum(1) + 1, (target != 0).sum(1))
-    with pytest.raises(ValueError, match="length=4 is too short for 6 digits"):
+    with pytest.raises(ValueError, match="`length` must be at least 7, room for 6 digits and the end token. Received: length=4"):
         make_reversal_arrays(2, length=4)
-    with pytest.raises(ValueError, match="min_digits=5 > max_digits=3"):
+    with pytest.raises(ValueError, match="`min_digits` must be at most max_digits=3. Received: min_digits=5"):
         make_reversal_arrays(2, min_digits=5, max_digits=3)
 
 

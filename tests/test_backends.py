@@ -17,7 +17,7 @@ def test_available_backends_without_a_package(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
     assert available_backends() == ("jax", "torch")
-    with pytest.raises(ValueError, match="needs the package 'tensorflow'"):
+    with pytest.raises(ValueError, match="`backend` must be installed here: 'tensorflow' needs the package 'tensorflow'"):
         run_probes("tensorflow", ["mask_storage"])
 
 
@@ -29,17 +29,17 @@ def test_probe_runs_in_its_own_backend(backend):
 
 
 def test_unknown_backend():
-    with pytest.raises(ValueError, match="backend must be one of"):
+    with pytest.raises(ValueError, match="`backend` must be one of.*Received: backend='numpy-ish'"):
         run_probes("numpy-ish", ["mask_storage"])
 
 
 def test_unknown_probe():
-    with pytest.raises(ValueError, match=r"unknown probes \['nope'\]"):
+    with pytest.raises(ValueError, match=r"`probes` must be names from .*unknown probes \['nope'\]"):
         run_probes("jax", ["nope"])
 
 
 def test_probes_must_be_a_list_of_names():
-    with pytest.raises(TypeError, match="probes must be a list"):
+    with pytest.raises(TypeError, match="`probes` must be a list of probe names.*Received: probes='mask_storage'"):
         run_probes("jax", "mask_storage")
 
 

@@ -149,7 +149,7 @@ def test_ideal_batches_have_no_padding(corpus):
 
 def test_make_dataset_rejects_bad_input(corpus):
     seqs, labels = corpus
-    with pytest.raises(ValueError, match="strategy"):
+    with pytest.raises(ValueError, match="`strategy` must be one of .*Received: strategy='sorted'"):
         cost.make_dataset(seqs, labels, "sorted")
     with pytest.raises(ValueError, match="labels"):
         cost.make_dataset(seqs, labels[:3], "batch_max")
@@ -257,7 +257,7 @@ def test_shuffled_datasets_pad_right_and_reshuffle_at_every_pass(corpus):
 
 def test_make_dataset_rejects_arguments_of_another_strategy(corpus):
     seqs, labels = corpus
-    with pytest.raises(ValueError, match="max_tokens is for strategy 'token_budget'"):
+    with pytest.raises(ValueError, match="`max_tokens` is for strategy 'token_budget' only; leave it None with strategy='batch_max'"):
         cost.make_dataset(seqs, labels, "batch_max", max_tokens=100)
     with pytest.raises(ValueError, match="pool_batches"):
         cost.make_dataset(seqs, labels, "token_budget", pool_batches=3)

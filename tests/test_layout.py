@@ -63,13 +63,8 @@ def test_every_file_and_function_is_small(path):
     lines = text.count("\n")
     where = path.relative_to(PROJECT).as_posix()
     assert lines <= MAX_LINES, f"{where} has {lines} lines (at most {MAX_LINES}): split it by purpose"
-    long = [(name, n) for name, n in long_functions(text) if f"{where}::{name}" not in SHOWN_IN_CHAPTERS_LONG]
+    long = long_functions(text)
     assert not long, f"{where}: functions over {MAX_FUNCTION_LINES} lines: {long}"
-
-
-#: Functions over the limit whose source a chapter shows in its stored output: splitting one
-#: changes that output, so it waits for the chapter's next re-execution (then leave this list).
-SHOWN_IN_CHAPTERS_LONG = {"helpers/cost/pipelines.py::make_dataset"}  # chapter 18
 
 
 def repeated_module_names(paths, root):
@@ -162,29 +157,7 @@ def test_every_raise_in_helpers_speaks_keras_dialect():
     """A ValueError/TypeError raised by a helper names the argument, what was received and what is
     expected, the way Keras does (helpers/validation.py makes those messages)."""
     offenders = [f"{_name(path)}:{line}" for path in MODULES for line in raises_off_dialect(path.read_text())]
-    counts = {}
-    for offender in offenders:
-        counts[offender.split(":")[0]] = counts.get(offender.split(":")[0], 0) + 1
-    over = {path: n for path, n in counts.items() if n > LEGACY_MESSAGES.get(path, 0)}
-    assert not over, (f"raises not in Keras's dialect, more than the legacy list allows: {over}\n"
-                      + "\n".join(offenders))
-
-
-#: Messages in the old ", got ..." form that a chapter shows or prints in its stored output
-#: (the helper's source, or the error itself): rewording one changes that output, so each waits
-#: for its chapter's next re-execution. The counts may only go down.
-LEGACY_MESSAGES = {
-    "helpers/attention/layers.py": 6,  # chapters 10 and 12 show these layers
-    "helpers/attention/mha_mask.py": 8,  # chapter 12 shows attention_mask
-    "helpers/attention/transformer.py": 4,  # chapter 13 shows make_reversal_arrays (2 of them)
-    "helpers/backends.py": 4,  # chapter 17 shows run_probes
-    "helpers/cost/pipelines.py": 5,  # chapter 18 shows make_dataset
-    "helpers/data.py": 1,  # chapter 10 prints encode's unknown-token error
-    "helpers/layers/convolution.py": 3,  # chapter 7 shows MaskedConv1D and prints its error
-    "helpers/layers/embeddings.py": 4,  # chapters 4 and 5
-    "helpers/layers/steps.py": 7,  # chapters 5 and 6 show and print them
-    "helpers/validation.py": 1,  # chapter 20 prints "masks[0] must be boolean ..., got dtype"
-}
+    assert not offenders, "raises not in Keras's dialect:\n" + "\n".join(offenders)
 
 
 def raises_off_dialect(text):

@@ -98,7 +98,7 @@ def test_conv_rejects_arguments_that_change_the_time_axis(bad):
 
 
 def test_conv_valid_padding_message_says_the_time_axis_must_keep_its_length():
-    with pytest.raises(ValueError, match="time axis keeps its length.*got padding='valid'"):
+    with pytest.raises(ValueError, match="time axis keeps its length.*Received: padding='valid'"):
         MaskedConv1D(2, 3, padding="valid")
 
 

@@ -51,7 +51,7 @@ def test_show_error_names_the_layer_and_drops_keras_context(capsys):
         TemporalSoftmax()(np.ones((2, 3, 1), "float32"))
     notebook.show_error(info.value)
     out = capsys.readouterr().out
-    assert out.startswith("ValueError in TemporalSoftmax: TemporalSoftmax needs a mask")
+    assert out.startswith("ValueError in TemporalSoftmax: TemporalSoftmax: `mask` must be a boolean tensor")
     assert "\x1b[" not in out and "Arguments received" not in out
 
 

@@ -63,7 +63,7 @@ def test_replica_weights_are_accumulation_weights_of_the_slices():
 @pytest.mark.parametrize("masks, error, message", [
     ([], ValueError, r"`masks` must hold at least one mask.*Received: masks=\[\]"),
     (np.ones((2, 3), bool), TypeError, r"`masks` must be a list of boolean \(batch, time\) masks"),
-    ([np.array([[1, 0]])], TypeError, r"masks\[0\] must be boolean .*got dtype int64"),
+    ([np.array([[1, 0]])], TypeError, r"masks\[0\] must be boolean \(True = keep the step\)\. Received: masks\[0\]=.* with dtype int64"),
     ([_mask([1], 2), np.array([True, False])], ValueError, r"`masks\[1\]` must be a 2-D \(batch, time\) mask"),
     ([np.zeros((1, 3), bool), np.zeros((2, 2), bool)], ValueError, r"no micro-batch has a real token"),
     ([None], TypeError, r"masks\[0\] is None"),

@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from helpers.layers.package import PACKAGE
-from helpers.validation import positive_int
+from helpers.validation import positive_int, received
 
 
 def _large_negative(dtype):
@@ -20,14 +20,15 @@ def _large_negative(dtype):
 def _check_ids_shape(layer, shape):
     if len(shape) != 2:
         raise ValueError(
-            f"{layer} expects integer ids of shape (batch, time), got shape {tuple(shape)}"
+            f"{layer}: `inputs` must be integer ids of shape (batch, time). "
+            f"Received: inputs with shape {tuple(shape)}"
         )
 
 
 def _check_integer(layer, dtype):
     dtype = keras.backend.standardize_dtype(dtype)
     if "int" not in dtype:
-        raise TypeError(f"{layer} expects integer token ids, got dtype {dtype}")
+        raise TypeError(f"{layer}: `inputs` must be integer token ids. Received: inputs with dtype {dtype}")
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -120,8 +121,8 @@ class Embed(keras.layers.Layer):
         if mask is not None:
             if tuple(mask.shape) != tuple(inputs.shape) and None not in mask.shape + inputs.shape:
                 raise ValueError(
-                    f"Embed: the mask has shape {tuple(mask.shape)}, expected the ids' shape "
-                    f"{tuple(inputs.shape)}"
+                    f"Embed: `mask` must have the ids' shape {tuple(inputs.shape)}. "
+                    f"Received: mask with shape {tuple(mask.shape)}"
                 )
             vectors = vectors * ops.expand_dims(ops.cast(mask, vectors.dtype), -1)
         return vectors
@@ -191,14 +192,15 @@ class Reflect(keras.layers.Layer):
     def __init__(self, mask_axis="key", **kwargs):
         super().__init__(**kwargs)
         if mask_axis not in self.MASK_AXES:
-            raise ValueError(f"Reflect: mask_axis must be 'key' or 'query', got {mask_axis!r}")
+            raise ValueError(f"Reflect: `mask_axis` must be 'key' or 'query'. {received('mask_axis', mask_axis)}")
         self.mask_axis = mask_axis
         self.supports_masking = True
 
     def build(self, input_shape):
         if len(input_shape) != 3 or input_shape[-1] is None:
             raise ValueError(
-                f"Reflect expects vectors of shape (batch, time, d) with d known, got shape {tuple(input_shape)}"
+                f"Reflect: `inputs` must be vectors of shape (batch, time, d) with d known. "
+                f"Received: inputs with shape {tuple(input_shape)}"
             )
         d = input_shape[-1]
         self.wq = self.add_weight(shape=(d, d), initializer="glorot_uniform", name="query")
@@ -219,8 +221,8 @@ class Reflect(keras.layers.Layer):
                 and mask.shape[1] != inputs.shape[1]
             ):
                 raise ValueError(
-                    f"Reflect: the mask must have shape (batch, time) = (batch, {inputs.shape[1]}), "
-                    f"got {tuple(mask.shape)}"
+                    f"Reflect: `mask` must have shape (batch, time) = (batch, {inputs.shape[1]}). "
+                    f"Received: mask with shape {tuple(mask.shape)}"
                 )
             mask = ops.cast(mask, "bool")
             if self.mask_axis == "key":

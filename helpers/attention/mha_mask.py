@@ -17,8 +17,12 @@ passed to ``MultiHeadAttention(..., attention_mask=...)`` explicitly, which the
 layer honours whether or not its inputs carry Keras masks.
 """
 
+import numbers
+
 import keras
 from keras import ops
+
+from helpers.validation import positive_int, received
 
 
 def _as_mask(mask, name):
@@ -28,10 +32,10 @@ def _as_mask(mask, name):
     try:
         mask = ops.convert_to_tensor(mask)
     except Exception as error:  # noqa: BLE001 - reported as a TypeError below
-        raise TypeError(f"attention_mask: {name} must be an array or tensor, got {type(mask).__name__}") from error
+        raise TypeError(f"attention_mask: `{name}` must be an array or tensor. {received(name, mask)}") from error
     if len(mask.shape) != 2:
         raise ValueError(
-            f"attention_mask: {name} must be 2-D (batch, steps), got shape {tuple(mask.shape)}"
+            f"attention_mask: `{name}` must be 2-D (batch, steps). Received: {name} with shape {tuple(mask.shape)}"
         )
     if keras.backend.standardize_dtype(mask.dtype) != "bool":
         mask = ops.cast(mask, "bool")
@@ -40,19 +44,21 @@ def _as_mask(mask, name):
 
 def _length(mask, length, mask_name, length_name):
     """The number of steps: from the mask, from the length argument, which must agree."""
-    if isinstance(length, bool) or (isinstance(length, (int, float)) and (not isinstance(length, int) or length < 1)):
-        raise ValueError(f"attention_mask: {length_name} must be a positive int, got {length!r}")
+    if isinstance(length, numbers.Number):  # a scalar tensor (a traced shape) is taken as it is
+        length = positive_int(length, length_name, owner="attention_mask")
     if mask is None:
         if length is None:
             raise ValueError(
-                f"attention_mask: give {mask_name} or {length_name}: without either the number "
-                f"of {'query' if 'query' in mask_name else 'key'} steps cannot be inferred"
+                f"attention_mask: `{mask_name}` or `{length_name}` must be given: without either the number "
+                f"of {'query' if 'query' in mask_name else 'key'} steps cannot be inferred. "
+                f"Received: {mask_name}=None, {length_name}=None"
             )
         return length
     steps = mask.shape[1]
     if isinstance(length, int) and steps is not None and steps != length:
         raise ValueError(
-            f"attention_mask: {length_name}={length} disagrees with {mask_name} of shape {tuple(mask.shape)}"
+            f"attention_mask: `{length_name}` must agree with the {steps} steps of {mask_name}. "
+            f"Received: {length_name}={length} with {mask_name} of shape {tuple(mask.shape)}"
         )
     return steps if steps is not None else ops.shape(mask)[1]
 
@@ -88,8 +94,9 @@ def attention_mask(query_mask=None, key_mask=None, causal=False, *, query_length
     Raises:
         ValueError: a mask that is not 2-D, masks whose batch sizes disagree, a length
             that disagrees with its mask, no mask and no length to infer ``T`` or ``S``,
-            a ``sliding_window`` that is not a positive int.
-        TypeError: a mask that cannot be converted to a tensor.
+            a length or ``sliding_window`` below 1.
+        TypeError: a mask that cannot be converted to a tensor, a ``causal`` that is not
+            a bool, a length or ``sliding_window`` that is not an int (a float, a bool).
 
     Example:
         >>> from keras import ops
@@ -104,19 +111,18 @@ def attention_mask(query_mask=None, key_mask=None, causal=False, *, query_length
     query_mask = _as_mask(query_mask, "query_mask")
     key_mask = _as_mask(key_mask, "key_mask")
     if not isinstance(causal, bool):
-        raise TypeError(f"attention_mask: causal must be a bool, got {type(causal).__name__}")
-    if sliding_window is not None and (
-        isinstance(sliding_window, bool) or not isinstance(sliding_window, int) or sliding_window < 1
-    ):
-        raise ValueError(f"attention_mask: sliding_window must be None or a positive int, got {sliding_window!r}")
+        raise TypeError(f"attention_mask: `causal` must be a bool. {received('causal', causal)}")
+    if sliding_window is not None:
+        sliding_window = positive_int(sliding_window, "sliding_window", owner="attention_mask")
     t = _length(query_mask, query_length, "query_mask", "query_length")
     s = _length(key_mask, key_length, "key_mask", "key_length")
     if query_mask is not None and key_mask is not None:
         bq, bk = query_mask.shape[0], key_mask.shape[0]
         if bq is not None and bk is not None and bq != bk:
             raise ValueError(
-                f"attention_mask: query_mask has batch size {bq} (shape {tuple(query_mask.shape)}) but "
-                f"key_mask has {bk} (shape {tuple(key_mask.shape)}); they must agree"
+                f"attention_mask: `query_mask` and `key_mask` must have the same batch size. Received: query_mask "
+                f"with shape {tuple(query_mask.shape)} (batch size {bq}) and key_mask with shape "
+                f"{tuple(key_mask.shape)} (batch size {bk})"
             )
 
     mask = ops.ones((1, t, s), dtype="bool")

@@ -21,7 +21,7 @@ import numpy as np
 from keras import ops
 
 from helpers.attention.mha_mask import attention_mask
-from helpers.validation import positive_int
+from helpers.validation import positive_int, received
 
 PACKAGE = "padding_masking"
 
@@ -58,11 +58,12 @@ def make_reversal_arrays(num_examples, seed=0, min_digits=2, max_digits=6, lengt
     positive_int(min_digits, "min_digits", owner="make_reversal_arrays")
     positive_int(max_digits, "max_digits", owner="make_reversal_arrays")
     if min_digits > max_digits:
-        raise ValueError(f"make_reversal_arrays: min_digits={min_digits} > max_digits={max_digits}")
+        raise ValueError(f"make_reversal_arrays: `min_digits` must be at most max_digits={max_digits}. "
+                         f"{received('min_digits', min_digits)}")
     length = max_digits + 1 if length is None else positive_int(length, "length", owner="make_reversal_arrays")
     if length < max_digits + 1:
-        raise ValueError(f"make_reversal_arrays: length={length} is too short for {max_digits} digits and "
-                         f"the end token; expected at least {max_digits + 1}")
+        raise ValueError(f"make_reversal_arrays: `length` must be at least {max_digits + 1}, room for "
+                         f"{max_digits} digits and the end token. {received('length', length)}")
     rng = np.random.default_rng(seed)
     source = np.zeros((num_examples, length), np.int32)
     target = np.zeros((num_examples, length), np.int32)
@@ -107,9 +108,11 @@ class TokenAndPosition(keras.layers.Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 2:
-            raise ValueError(f"TokenAndPosition expects ids of shape (batch, time), got {tuple(input_shape)}")
+            raise ValueError(f"TokenAndPosition: `ids` must have shape (batch, time). "
+                             f"Received: ids with shape {tuple(input_shape)}")
         if input_shape[1] is not None and input_shape[1] > self.max_length:
-            raise ValueError(f"TokenAndPosition: {input_shape[1]} steps, more than max_length={self.max_length}")
+            raise ValueError(f"TokenAndPosition: `ids` must have at most max_length={self.max_length} steps. "
+                             f"Received: ids with shape {tuple(input_shape)}")
         self.tokens.build(input_shape)
         self.positions.build((input_shape[1],))
         self.built = True

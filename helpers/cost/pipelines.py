@@ -55,6 +55,54 @@ def _shuffled_dataset(flat, lengths, labels, batches_of_epoch, epoch):
     return tf.data.Dataset.from_generator(generate, output_signature=spec)
 
 
+#: The strategy each strategy-specific argument of :func:`make_dataset` belongs to.
+OPTION_STRATEGY = {"max_tokens": "token_budget", "max_batch_size": "token_budget",
+                   "pool_batches": "length_grouped", "boundaries": "bucketed"}
+
+
+def _check_strategy_options(strategy, **options):
+    """Each strategy-specific argument (``max_tokens=...``) left None unless ``strategy`` is its strategy."""
+    for name, value in options.items():
+        owner = OPTION_STRATEGY[name]
+        if value is not None and strategy != owner:
+            verb = "are" if name == "boundaries" else "is"
+            raise ValueError(f"`{name}` {verb} for strategy {owner!r} only; leave it None with "
+                             f"strategy={strategy!r}. {received(name, value)}")
+
+
+def _batches_of_epoch(strategy, lengths, batch_size, seed, max_tokens, max_batch_size, pool_batches):
+    """``epoch -> index groups`` of a shuffled strategy (``"token_budget"`` or ``"length_grouped"``)."""
+    if strategy == "token_budget":
+        max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
+        return lambda epoch: token_budget_batches(lengths, max_tokens, seed, epoch, max_batch_size)
+    pool_batches = DEFAULT_POOL_BATCHES if pool_batches is None else pool_batches
+    return lambda epoch: length_grouped_batches(lengths, batch_size, pool_batches, seed, epoch)
+
+
+def corpus_order_dataset(flat, lengths, labels, strategy, batch_size, boundaries):
+    """The ``tf.data`` pipeline of ``global_max``, ``batch_max``, ``ragged`` or ``bucketed``: corpus order."""
+    import tensorflow as tf
+
+    ragged = tf.RaggedTensor.from_row_lengths(flat, lengths)
+    # Slicing a RaggedTensor gives rank-1 ragged elements (ragged_rank 0): plain tensors.
+    ds = tf.data.Dataset.from_tensor_slices((ragged, labels)).map(
+        lambda ids, label: (tf.convert_to_tensor(ids), label))
+    if strategy == "global_max":
+        return ds.padded_batch(batch_size, padded_shapes=([int(lengths.max())], []))
+    if strategy == "batch_max":
+        return ds.padded_batch(batch_size)
+    if strategy == "ragged":
+        return ds.ragged_batch(batch_size)
+    if boundaries is None:
+        boundaries = geometric_boundaries(min(8, int(lengths.max())), int(lengths.max()))
+    boundaries = [int(b) for b in _check_boundaries(boundaries)]
+    return ds.bucket_by_sequence_length(
+        element_length_func=lambda ids, label: tf.shape(ids)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
+
+
 def make_dataset(sequences, labels, strategy, batch_size=32, boundaries=None, *, max_tokens=None,
                  max_batch_size=None, pool_batches=None, seed=0, epoch=None):
     """A ``tf.data.Dataset`` of ``(ids, labels)`` batches, batched by ``strategy``.
@@ -91,54 +139,21 @@ def make_dataset(sequences, labels, strategy, batch_size=32, boundaries=None, *,
         >>> dataset_batches(ds)[0].tolist()
         [[3, 4], [5, 0]]
     """
-    import tensorflow as tf
-
     if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        raise ValueError(f"`strategy` must be one of {STRATEGIES}. {received('strategy', strategy)}")
     batch_size = _check_positive_int(batch_size, "batch_size")
     seed = _check_seed(seed, "seed")
     if epoch is not None:
         epoch = _check_seed(epoch, "epoch")
-    if max_tokens is not None and strategy != "token_budget":
-        raise ValueError(f"max_tokens is for strategy 'token_budget' only, got it with {strategy!r}")
-    if max_batch_size is not None and strategy != "token_budget":
-        raise ValueError(f"max_batch_size is for strategy 'token_budget' only, got it with {strategy!r}")
-    if pool_batches is not None and strategy != "length_grouped":
-        raise ValueError(f"pool_batches is for strategy 'length_grouped' only, got it with {strategy!r}")
-    if boundaries is not None and strategy != "bucketed":
-        raise ValueError(f"boundaries are for strategy 'bucketed' only, got them with {strategy!r}")
+    _check_strategy_options(strategy, max_tokens=max_tokens, max_batch_size=max_batch_size,
+                            pool_batches=pool_batches, boundaries=boundaries)
     lengths, labels, flat = _check_corpus(sequences, labels)
-    if strategy == "token_budget":
-        max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
-        # Called once here so that a bad budget fails now, not at the first batch.
-        token_budget_batches(lengths, max_tokens, seed, 0, max_batch_size)
-        return _shuffled_dataset(flat, lengths, labels,
-                                 lambda e: token_budget_batches(lengths, max_tokens, seed, e, max_batch_size),
-                                 epoch)
-    if strategy == "length_grouped":
-        pool_batches = DEFAULT_POOL_BATCHES if pool_batches is None else pool_batches
-        length_grouped_batches(lengths, batch_size, pool_batches, seed)
-        return _shuffled_dataset(flat, lengths, labels,
-                                 lambda e: length_grouped_batches(lengths, batch_size, pool_batches, seed, e),
-                                 epoch)
-    ragged = tf.RaggedTensor.from_row_lengths(flat, lengths)
-    # Slicing a RaggedTensor gives rank-1 ragged elements (ragged_rank 0): plain tensors.
-    ds = tf.data.Dataset.from_tensor_slices((ragged, labels)).map(
-        lambda ids, label: (tf.convert_to_tensor(ids), label))
-    if strategy == "global_max":
-        return ds.padded_batch(batch_size, padded_shapes=([int(lengths.max())], []))
-    if strategy == "batch_max":
-        return ds.padded_batch(batch_size)
-    if strategy == "ragged":
-        return ds.ragged_batch(batch_size)
-    if boundaries is None:
-        boundaries = geometric_boundaries(min(8, int(lengths.max())), int(lengths.max()))
-    boundaries = [int(b) for b in _check_boundaries(boundaries)]
-    return ds.bucket_by_sequence_length(
-        element_length_func=lambda ids, label: tf.shape(ids)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    )
+    if strategy in ("token_budget", "length_grouped"):
+        batches_of_epoch = _batches_of_epoch(strategy, lengths, batch_size, seed, max_tokens, max_batch_size,
+                                             pool_batches)
+        batches_of_epoch(0)  # so that bad arguments fails now, not at the first batch
+        return _shuffled_dataset(flat, lengths, labels, batches_of_epoch, epoch)
+    return corpus_order_dataset(flat, lengths, labels, strategy, batch_size, boundaries)
 
 
 def ideal_batch_ids(sequences, labels, batch_size=32):
@@ -232,20 +247,12 @@ def _batch_indices(sequences, labels, strategy, batch_size, boundaries, max_toke
         raise ValueError(f"`strategy` must be one of {STRATEGIES}. {received('strategy', strategy)}")
     batch_size = _check_positive_int(batch_size, "batch_size")
     seed, epoch = _check_seed(seed, "seed"), _check_seed(epoch, "epoch")
-    for name, value, owner in [("max_tokens", max_tokens, "token_budget"), ("max_batch_size", max_batch_size,
-                               "token_budget"), ("pool_batches", pool_batches, "length_grouped"),
-                               ("boundaries", boundaries, "bucketed")]:
-        if value is not None and strategy != owner:
-            verb = "are" if name == "boundaries" else "is"
-            raise ValueError(f"`{name}` {verb} for strategy {owner!r} only; leave it None with "
-                             f"strategy={strategy!r}. {received(name, value)}")
+    _check_strategy_options(strategy, max_tokens=max_tokens, max_batch_size=max_batch_size,
+                            pool_batches=pool_batches, boundaries=boundaries)
     lengths, _, _ = _check_corpus(sequences, labels)
-    if strategy == "token_budget":
-        max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
-        return token_budget_batches(lengths, max_tokens, seed, epoch, max_batch_size), None
-    if strategy == "length_grouped":
-        pool_batches = DEFAULT_POOL_BATCHES if pool_batches is None else pool_batches
-        return length_grouped_batches(lengths, batch_size, pool_batches, seed, epoch), None
+    if strategy in ("token_budget", "length_grouped"):
+        return _batches_of_epoch(strategy, lengths, batch_size, seed, max_tokens, max_batch_size,
+                                 pool_batches)(epoch), None
     if strategy == "bucketed":
         if boundaries is None:
             boundaries = geometric_boundaries(min(8, int(lengths.max())), int(lengths.max()))

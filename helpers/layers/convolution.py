@@ -82,18 +82,18 @@ class MaskedConv1D(keras.layers.Conv1D):
     def __init__(self, filters, kernel_size, padding="same", strides=1, **kwargs):
         if padding not in ("same", "causal"):
             raise ValueError(
-                f"MaskedConv1D: padding must be 'same' or 'causal' so that the time axis keeps its "
-                f"length and the mask still fits the output, got padding={padding!r}"
+                f"MaskedConv1D: `padding` must be 'same' or 'causal' so that the time axis keeps its "
+                f"length and the mask still fits the output. {received('padding', padding)}"
             )
         if strides not in (1, (1,), [1]):
             raise ValueError(
-                f"MaskedConv1D: strides must be 1 so that the time axis keeps its length and the mask "
-                f"still fits the output, got strides={strides!r}"
+                f"MaskedConv1D: `strides` must be 1 so that the time axis keeps its length and the mask "
+                f"still fits the output. {received('strides', strides)}"
             )
         if kwargs.get("data_format", "channels_last") != "channels_last":
             raise ValueError(
-                f"MaskedConv1D: data_format must be 'channels_last' (inputs (batch, time, features)), "
-                f"got data_format={kwargs['data_format']!r}"
+                f"MaskedConv1D: `data_format` must be 'channels_last' (inputs (batch, time, features)). "
+                f"{received('data_format', kwargs['data_format'])}"
             )
         super().__init__(filters, kernel_size, strides=1, padding=padding, **kwargs)
         self.supports_masking = True

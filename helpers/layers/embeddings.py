@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from helpers.layers.package import PACKAGE
-from helpers.validation import positive_int
+from helpers.validation import positive_int, received
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -43,7 +43,7 @@ class CustomEmbedding(keras.layers.Layer):
         self.input_dim = positive_int(input_dim, "input_dim", owner="CustomEmbedding")
         self.output_dim = positive_int(output_dim, "output_dim", owner="CustomEmbedding")
         if not isinstance(mask_zero, bool):
-            raise TypeError(f"CustomEmbedding: mask_zero must be True or False, got {mask_zero!r}")
+            raise TypeError(f"CustomEmbedding: `mask_zero` must be True or False. {received('mask_zero', mask_zero)}")
         self.mask_zero = mask_zero
         # Like keras.layers.Embedding: the layer makes a mask only with mask_zero.
         self.supports_masking = mask_zero
@@ -52,7 +52,8 @@ class CustomEmbedding(keras.layers.Layer):
     def build(self, input_shape):
         if len(input_shape) != 2:
             raise ValueError(
-                f"CustomEmbedding expects integer ids of shape (batch, time), got shape {tuple(input_shape)}"
+                f"CustomEmbedding: `inputs` must be integer ids of shape (batch, time). "
+                f"Received: inputs with shape {tuple(input_shape)}"
             )
         self.embeddings = self.add_weight(
             shape=(self.input_dim, self.output_dim), initializer="random_normal", name="embeddings"
@@ -62,7 +63,7 @@ class CustomEmbedding(keras.layers.Layer):
     def call(self, inputs):
         dtype = keras.backend.standardize_dtype(inputs.dtype)
         if "int" not in dtype:
-            raise TypeError(f"CustomEmbedding expects integer ids, got dtype {dtype}")
+            raise TypeError(f"CustomEmbedding: `inputs` must be integer ids. Received: inputs with dtype {dtype}")
         return ops.take(self.embeddings, ops.cast(inputs, "int32"), axis=0)
 
     def compute_mask(self, inputs, mask=None):
@@ -123,7 +124,8 @@ class EmbeddingLSTM(keras.layers.Layer):
     def build(self, input_shape):
         if len(input_shape) != 2:
             raise ValueError(
-                f"EmbeddingLSTM expects integer ids of shape (batch, time), got shape {tuple(input_shape)}"
+                f"EmbeddingLSTM: `inputs` must be integer ids of shape (batch, time). "
+                f"Received: inputs with shape {tuple(input_shape)}"
             )
         self.embedding.build(input_shape)
         self.lstm.build(tuple(input_shape) + (self.output_dim,))

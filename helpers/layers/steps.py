@@ -83,15 +83,18 @@ class TemporalSplit(keras.layers.Layer):
 
     @staticmethod
     def _check_shape(shape, when):
+        at = f" {when}" if when else ""
         if len(shape) < 2:
             raise ValueError(
-                f"TemporalSplit expects inputs of shape (batch, time, ...), got shape {tuple(shape)} {when}"
+                f"TemporalSplit: `inputs` must have shape (batch, time, ...). "
+                f"Received: inputs with shape {tuple(shape)}{at}"
             )
         length = shape[1]
         if length is not None and length % 2:
             raise ValueError(
-                f"TemporalSplit cannot split a time axis of odd length {length} into two equal halves "
-                f"(input shape {tuple(shape)} {when}); pad the sequences to an even length"
+                f"TemporalSplit: `inputs` must have an even number of time steps to split into two equal "
+                f"halves; pad the sequences to an even length. "
+                f"Received: inputs with shape {tuple(shape)} (odd length {length}){at}"
             )
 
     def build(self, input_shape):
@@ -106,7 +109,8 @@ class TemporalSplit(keras.layers.Layer):
         if mask is None:
             return None
         if len(mask.shape) != 2:
-            raise ValueError(f"TemporalSplit expects a mask of shape (batch, time), got shape {tuple(mask.shape)}")
+            raise ValueError(f"TemporalSplit: `mask` must have shape (batch, time). "
+                             f"Received: mask with shape {tuple(mask.shape)}")
         return ops.split(mask, 2, axis=1)
 
     def compute_output_shape(self, input_shape):
@@ -156,25 +160,29 @@ class TemporalSoftmax(keras.layers.Layer):
     def build(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(
-                f"TemporalSoftmax expects inputs of shape (batch, time, features), got shape {tuple(input_shape)}"
+                f"TemporalSoftmax: `inputs` must have shape (batch, time, features). "
+                f"Received: inputs with shape {tuple(input_shape)}"
             )
         self.built = True
 
     def call(self, inputs, mask=None):
         shape = tuple(inputs.shape)
         if len(shape) != 3:
-            raise ValueError(f"TemporalSoftmax expects inputs of shape (batch, time, features), got shape {shape}")
+            raise ValueError(f"TemporalSoftmax: `inputs` must have shape (batch, time, features). "
+                             f"Received: inputs with shape {shape}")
         if mask is None:
             raise ValueError(
-                "TemporalSoftmax needs a mask (batch, time) and received none. Put a layer that makes one "
-                "before it (Embedding(mask_zero=True), Masking) or call it with mask=..."
+                "TemporalSoftmax: `mask` must be a boolean tensor (batch, time): the layer needs a mask. Put a "
+                "layer that makes one before it (Embedding(mask_zero=True), Masking) or call it with `mask=`. "
+                "Received: mask=None"
             )
         mask_shape = tuple(mask.shape)
         if len(mask_shape) != 2 or any(
             m is not None and s is not None and m != s for m, s in zip(mask_shape, shape[:2])
         ):
             raise ValueError(
-                f"TemporalSoftmax: the mask has shape {mask_shape}, expected the inputs' (batch, time) = {shape[:2]}"
+                f"TemporalSoftmax: `mask` must have the inputs' (batch, time) = {shape[:2]}. "
+                f"Received: mask with shape {mask_shape}"
             )
         keep = ops.expand_dims(ops.cast(mask, "bool"), -1)  # (batch, time, 1)
         zeros = ops.zeros_like(inputs)
