@@ -4,7 +4,7 @@ Chapter 15 (Audit your own model) shows the stored result. Each backend runs in 
 process of its own (``KERAS_BACKEND`` is read when Keras is imported); in each, the
 model is built, the audit runs once to warm up (graph tracing, first-call costs) and
 then ``--repeats`` times; the median and the minimum are recorded with the load average
-of the machine, which was shared with other programs.
+of the machine (run it with nothing else running).
 
 Usage:
     python benchmarks/audit_speed.py [--repeats 3] [--backends tensorflow jax torch]
@@ -91,8 +91,8 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "python benchmarks/audit_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {"logical_cores": os.cpu_count(), "platform": platform.platform(),
-                    "note": "a shared machine: other programs ran during the benchmark; load_average_* is "
-                            "os.getloadavg() (1, 5, 15 minutes)",
+                    "note": "run with nothing else running; load_average_* is os.getloadavg() (1, 5, 15 "
+                            "minutes), recorded to show how quiet the machine was",
                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
         "versions": _versions(),
         "settings": {"model": "build_stacked_attention_model(fix='carry_mask', vocab_size=1000, embed_dim=64, "
