@@ -13,7 +13,10 @@ tests) opens chapters/21_interactive_explorers.ipynb, runs every cell, and check
 - no request leaves the machine: requests to any other host are blocked and listed,
   and the list must be empty; the server is told not to fetch news or updates.
 
-Screenshots go to tests/screenshots/live_widgets_*.png (ignored by git). Without
+A student notebook (student/07_*) opened in the same JupyterLab renders its exercise
+headings as headings and shows no MyST fence, label or role.
+
+Screenshots go to tests/screenshots/ (ignored by git). Without
 Chromium the test skips; on CI (CI=true) it fails.
 """
 
@@ -47,6 +50,7 @@ def lab(tmp_path_factory):
     """(base URL, token) of a JupyterLab serving a copy of chapters/ and helpers/."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "chapters", root / "chapters")
+    shutil.copytree(ROOT / "student", root / "student")
     shutil.copytree(ROOT / "helpers", root / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("settings", "workspaces", "runtime", "config"):
         (root / f".{name}").mkdir()
@@ -54,6 +58,10 @@ def lab(tmp_path_factory):
     notification = root / ".settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True)
     notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    # every cell rendered, not only those in view (the student-notebook test reads them all)
+    tracker = root / ".settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0",
                JUPYTERLAB_SETTINGS_DIR=str(root / ".settings"), JUPYTERLAB_WORKSPACES_DIR=str(root / ".workspaces"),
@@ -195,6 +203,40 @@ def test_the_explorers_work_in_jupyterlab(lab, browser, screenshots):
         tab.screenshot(path=str(screenshots / "live_widgets_end.png"), full_page=True)
         context.close()
     assert not blocked, f"requests to other hosts (blocked): {blocked}"
+
+
+STUDENT_CHAPTER = "07_layers_around_masks.ipynb"
+MARKDOWN_JS = """() => Array.from(document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown'))
+  .map(m => m.innerText)"""
+HEADINGS_JS = """() => Array.from(document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown h3'))
+  .map(h => h.innerText.trim())"""
+#: What MyST leaves behind when a notebook is not written for Jupyter: fences, labels, roles.
+MYST_LEFTOVERS = (":::", ":label:", "{solution", "{exercise", "```{", "{ref}", "{doc}")
+
+
+def test_a_student_notebook_reads_as_a_plain_notebook_in_jupyterlab(lab, browser, screenshots):
+    """The student edition opened in JupyterLab: exercise headings render as headings
+    ("Exercise 7.1: ..."), and no MyST fence, label or role shows in the rendered text."""
+    base, token = lab
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
+    tab = context.new_page()
+    tab.set_default_timeout(120_000)
+    try:
+        tab.goto(f"{base}/lab/tree/student/{STUDENT_CHAPTER}?token={token}", wait_until="load")
+        tab.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                              " && window.jupyterapp.shell.currentWidget.content"
+                              " && window.jupyterapp.shell.currentWidget.content.widgets.length > 0",
+                              timeout=START_S * 1000)
+        tab.wait_for_function(f"() => ({HEADINGS_JS})().some(h => h.startsWith('Exercise 7.'))", timeout=120_000)
+        rendered = tab.evaluate(MARKDOWN_JS)
+        headings = tab.evaluate(HEADINGS_JS)
+        tab.screenshot(path=str(screenshots / "student_notebook_jupyterlab.png"), full_page=True)
+    finally:
+        context.close()
+    assert [h for h in headings if h.startswith("Exercise 7.")][:2] == [
+        "Exercise 7.1: Predict the merged masks", "Exercise 7.2: A convolutional model that ignores padding"], headings
+    leftovers = sorted({mark for text in rendered for mark in MYST_LEFTOVERS if mark in text})
+    assert len(rendered) > 10 and not leftovers, f"MyST left in the rendered student notebook: {leftovers}"
 
 
 def test_the_maxlen_dropdown_selects_longest():
