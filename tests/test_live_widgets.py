@@ -135,7 +135,9 @@ def _wait_for_change(cell, before, seconds=120):
     return cell.evaluate(STATE_JS)
 
 
-def test_the_explorers_work_in_jupyterlab(lab, browser, screenshots):
+def open_in_lab(browser, lab, path):
+    """``(context, tab, blocked)``: ``path`` opened in the JupyterLab of ``lab`` in a new browser
+    context, every request to another host blocked and counted in ``blocked`` (host -> count)."""
     base, token = lab
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
     blocked = {}
@@ -152,8 +154,14 @@ def test_the_explorers_work_in_jupyterlab(lab, browser, screenshots):
     context.route("**/*", route)
     tab = context.new_page()
     tab.set_default_timeout(120_000)
+    tab.goto(f"{base}/lab/tree/{path}?token={token}", wait_until="load")
+    tab.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=START_S * 1000)
+    return context, tab, blocked
+
+
+def test_the_explorers_work_in_jupyterlab(lab, browser, screenshots):
+    context, tab, blocked = open_in_lab(browser, lab, f"chapters/{CHAPTER}")
     try:
-        tab.goto(f"{base}/lab/tree/chapters/{CHAPTER}?token={token}", wait_until="load")
         tab.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                               " && window.jupyterapp.shell.currentWidget.sessionContext"
                               " && window.jupyterapp.shell.currentWidget.sessionContext.session"
@@ -206,10 +214,11 @@ def test_the_explorers_work_in_jupyterlab(lab, browser, screenshots):
 
 
 STUDENT_CHAPTER = "07_layers_around_masks.ipynb"
-MARKDOWN_JS = """() => Array.from(document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown'))
-  .map(m => m.innerText)"""
-HEADINGS_JS = """() => Array.from(document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown h3'))
-  .map(h => h.innerText.trim())"""
+# Only the notebook in front: the workspace may keep others open (chapter 21, from the test above).
+MARKDOWN_JS = """() => Array.from(window.jupyterapp.shell.currentWidget.node
+  .querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')).map(m => m.innerText)"""
+HEADINGS_JS = """() => Array.from(window.jupyterapp.shell.currentWidget.node
+  .querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown h3')).map(h => h.innerText.trim())"""
 #: What MyST leaves behind when a notebook is not written for Jupyter: fences, labels, roles.
 MYST_LEFTOVERS = (":::", ":label:", "{solution", "{exercise", "```{", "{ref}", "{doc}")
 
@@ -217,16 +226,8 @@ MYST_LEFTOVERS = (":::", ":label:", "{solution", "{exercise", "```{", "{ref}", "
 def test_a_student_notebook_reads_as_a_plain_notebook_in_jupyterlab(lab, browser, screenshots):
     """The student edition opened in JupyterLab: exercise headings render as headings
     ("Exercise 7.1: ..."), and no MyST fence, label or role shows in the rendered text."""
-    base, token = lab
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
-    tab = context.new_page()
-    tab.set_default_timeout(120_000)
+    context, tab, blocked = open_in_lab(browser, lab, f"student/{STUDENT_CHAPTER}")
     try:
-        tab.goto(f"{base}/lab/tree/student/{STUDENT_CHAPTER}?token={token}", wait_until="load")
-        tab.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                              " && window.jupyterapp.shell.currentWidget.content"
-                              " && window.jupyterapp.shell.currentWidget.content.widgets.length > 0",
-                              timeout=START_S * 1000)
         tab.wait_for_function(f"() => ({HEADINGS_JS})().some(h => h.startsWith('Exercise 7.'))", timeout=120_000)
         rendered = tab.evaluate(MARKDOWN_JS)
         headings = tab.evaluate(HEADINGS_JS)
@@ -237,6 +238,7 @@ def test_a_student_notebook_reads_as_a_plain_notebook_in_jupyterlab(lab, browser
         "Exercise 7.1: Predict the merged masks", "Exercise 7.2: A convolutional model that ignores padding"], headings
     leftovers = sorted({mark for text in rendered for mark in MYST_LEFTOVERS if mark in text})
     assert len(rendered) > 10 and not leftovers, f"MyST left in the rendered student notebook: {leftovers}"
+    assert not blocked, f"requests to other hosts (blocked): {blocked}"
 
 
 def test_the_maxlen_dropdown_selects_longest():
