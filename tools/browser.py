@@ -9,9 +9,14 @@ e.g. `sudo apt-get install chromium`, or set CHROMIUM=/path/to/chrome.
 """
 
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import debian_package  # noqa: E402
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
@@ -42,29 +47,14 @@ def find_chromium():
 
 def ensure():
     path = find_chromium()
-    if path:
-        print(f"browser: {path}")
-        return 0
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        print("browser: installing Debian's chromium package ...", flush=True)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+    root = debian_package.as_root()
+    if not path and root == [] and shutil.which("apt-get"):
+        debian_package.apt_install("browser", "chromium", root)
         path = find_chromium()
-        if path:
-            print(f"browser: {path}")
-            return 0
-    message = ("browser: Chromium not found. Install it (Debian/Ubuntu: `sudo apt-get install chromium`) "
-               "or set CHROMIUM=/path/to/chromium.")
-    if os.environ.get("CI") == "true":
-        print(message + " On CI this is a failure.", file=sys.stderr)
-        return 1
-    print(message + " The browser tests will be skipped.")
-    return 0
+    return debian_package.report(
+        "browser", path, "Chromium not found. Install it (Debian/Ubuntu: `sudo apt-get install chromium`) "
+        "or set CHROMIUM=/path/to/chromium.", "The browser tests will be skipped.")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["ensure"]:
-        sys.exit(__doc__)
-    sys.exit(ensure())
+    debian_package.main(ensure, __doc__)

@@ -11,38 +11,26 @@ without it unless `--unsafe` is given. Elsewhere install it with your package ma
 grader's hostile-submission tests need it.
 """
 
-import os
 import pathlib
 import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import debian_package  # noqa: E402
 
 from helpers.grading.sandbox import bwrap  # noqa: E402
 
 USERNS = pathlib.Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
 
 
-def _as_root():
-    """The prefix that runs a command as root: none when root, ``sudo -n`` on CI (GitHub's
-    runners allow it), else None."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return []
-    if os.environ.get("CI") == "true" and shutil.which("sudo"):
-        return ["sudo", "-n"]
-    return None
-
-
 def _install(root):
     from helpers.grading import sandbox
 
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if not shutil.which("bwrap"):
-        print("sandbox: installing Debian's bubblewrap package ...", flush=True)
-        subprocess.run([*root, "apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run([*root, "apt-get", "install", "-y", "-qq", "bubblewrap"], check=False, env=env,
-                       stdout=subprocess.DEVNULL)
+        debian_package.apt_install("sandbox", "bubblewrap", root)
     sandbox._BWRAP.clear()
     if not bwrap() and USERNS.exists() and USERNS.read_text().strip() == "1":
         # Ubuntu 24.04 keeps unprivileged user namespaces (which bwrap needs) behind AppArmor.
@@ -54,22 +42,14 @@ def _install(root):
 
 def ensure():
     path = bwrap()
-    root = _as_root()
+    root = debian_package.as_root()
     if not path and root is not None and shutil.which("apt-get"):
         path = _install(root)
-    if path:
-        print(f"sandbox: {path}")
-        return 0
-    message = ("sandbox: no working bubblewrap (bwrap). Install it (Debian/Ubuntu: `sudo apt-get install "
-               "bubblewrap`); where unprivileged user namespaces are off, bwrap must be setuid or run as root.")
-    if os.environ.get("CI") == "true":
-        print(message + " On CI this is a failure.", file=sys.stderr)
-        return 1
-    print(message + " The grader's sandbox tests will be skipped, and the grader needs --unsafe.")
-    return 0
+    return debian_package.report(
+        "sandbox", path, "no working bubblewrap (bwrap). Install it (Debian/Ubuntu: `sudo apt-get install "
+        "bubblewrap`); where unprivileged user namespaces are off, bwrap must be setuid or run as root.",
+        "The grader's sandbox tests will be skipped, and the grader needs --unsafe.")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["ensure"]:
-        sys.exit(__doc__)
-    sys.exit(ensure())
+    debian_package.main(ensure, __doc__)
