@@ -7,18 +7,19 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from helpers.notebook import ROUNDING, format_difference
+
 CLEAN, LEAK, NOT_COMPARED = "clean", "LEAK", "not compared"
-#: Changes below this are float rounding; the table prints them as "<1e-05" (stable on every machine).
-ROUNDING = 1e-5
 
 
 def format_change(change, digits=2):
-    """A change as the table prints it: ``-`` (not compared), ``<1e-05`` (rounding, exact zeros
-    included: which of the two a machine gets depends on its numerics) or ``digits`` significant digits."""
+    """A change as the table prints it: ``-`` (not compared), ``<1e-05`` below
+    :data:`helpers.notebook.ROUNDING` (float rounding, exact zeros included, as the chapters
+    print it) or ``digits`` significant digits."""
     if change is None:
         return "-"
     if change < ROUNDING:
-        return f"<{ROUNDING:.0e}"
+        return format_difference(change)
     return f"{change:.{digits}g}"
 
 
